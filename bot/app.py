@@ -1,0 +1,78 @@
+"""``build_app(settings)``: the one function that wires Dalil together. Tests build their own."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.engine import Engine
+from bot.metrics import Metrics
+from bot.records import Records
+from bot.settings import Settings
+from bot.state import MemoryStateStore, RedisStateStore, StateStore
+from bot.texts import Texts
+from bot.turn import Services
+from bot.wiring import KnowledgeService, make_parser
+from knowledge.hours import RIYADH
+from knowledge.store import Store
+from nlu.types import Parser
+
+__all__ = ["CHANNELS", "App", "build_app", "load_channel", "make_clock"]
+
+# Channels by name → "module:attribute". Imported only when used, so the core never depends on a
+# channel SDK it does not run.
+CHANNELS = {
+    "rest": "connectors.rest:RestChannel",
+    "telegram": "connectors.telegram:TelegramChannel",
+    "whatsapp": "connectors.whatsapp:WhatsAppChannel",
+    "console": "connectors.console:ConsoleChannel",
+}
+
+
+def load_channel(name: str) -> Any:
+    """The channel class registered as ``name``."""
+    module_name, _, attribute = CHANNELS[name].partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def make_clock(settings: Settings) -> Callable[[], datetime]:
+    """Now in Riyadh, or the pinned ``DALIL_NOW``."""
+    pinned = settings.now
+    if pinned is not None:
+        fixed = pinned.replace(tzinfo=RIYADH) if pinned.tzinfo is None else pinned.astimezone(RIYADH)
+        return lambda: fixed
+    return lambda: datetime.now(RIYADH)
+
+
+@dataclass
+class App:
+    """Dalil's running parts."""
+
+    settings: Settings
+    knowledge: KnowledgeService
+    store: Store
+    parser: Parser
+    records: Records
+    states: StateStore
+    engine: Engine
+    clock: Callable[[], datetime]
+    metrics: Metrics
+
+
+def build_app(settings: Settings, states: StateStore | None = None) -> App:
+    """Load (or build) the knowledge index, the NLU model and the state store, and wire the engine."""
+    knowledge = KnowledgeService(settings)
+    store = knowledge.store()
+    parser = make_parser(settings, store)
+    records = Records(knowledge.engine)
+    texts = Texts.load(settings.data_dir / "responses")
+    if states is None:
+        states = RedisStateStore(settings.redis_url) if settings.redis_url else MemoryStateStore()
+    clock = make_clock(settings)
+    services = Services(store, records, texts, settings.confidence_threshold)
+    metrics = Metrics()
+    engine = Engine(services, parser, states, clock, metrics=metrics)
+    return App(settings, knowledge, store, parser, records, states, engine, clock, metrics)

@@ -1,0 +1,219 @@
+"""The dialogue engine: one ``Incoming`` in, a list of channel-neutral replies out.
+
+Per message: serialise on the user, load state, pick the language, then either continue what we asked
+(a choice, a location, a report step) or route the parsed intent to its handler, and save state.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+
+from bot.handlers import conversation, places, services
+from bot.metrics import Metrics
+from bot.records import Sender
+from bot.state import StateStore, UserState, user_key
+from bot.turn import Handler, Services, Turn
+from bot.types import Incoming, Reply
+from nlu.types import Entity, IntentScore, Parse, Parser
+
+__all__ = ["HANDLERS", "Engine"]
+
+log = logging.getLogger(__name__)
+
+HANDLERS: Mapping[str, Handler] = {
+    "greet": conversation.greet,
+    "help": conversation.help_,
+    "thanks": conversation.thanks,
+    "goodbye": conversation.goodbye,
+    "affirm": conversation.affirm,
+    "deny": conversation.deny,
+    "change_language": conversation.change_language,
+    "out_of_scope": conversation.out_of_scope,
+    "human_handoff": conversation.human_handoff,
+    "feedback_wrong_info": conversation.feedback_wrong_info,
+    "place_info": places.place_info,
+    "opening_hours": places.opening_hours,
+    "contact_info": places.contact_info,
+    "directions": places.directions,
+    "find_place": places.find_place,
+    "nearest_place": places.nearest_place,
+    "municipal_service": services.municipal_service,
+    "report_issue": services.report_issue,
+}
+PLACE_INTENTS = frozenset({"place_info", "opening_hours", "contact_info", "directions"})
+# When the intent is unsure, an entity says more about what the person wants than a guess does.
+_BY_ENTITY = {"place": "place_info", "service": "municipal_service", "category": "find_place", "district": "find_place"}
+_EASTERN = re.compile(r"[٠-٩۰-۹]")
+_WESTERN = re.compile(r"[0-9]")
+_CHOICE_NUMBER = re.compile(r"^\s*([0-9٠-٩]{1,2})\s*$")
+
+
+class Engine:
+    """Answers messages; safe to share between concurrent tasks."""
+
+    def __init__(
+        self,
+        services: Services,
+        parser: Parser,
+        states: StateStore,
+        clock: Callable[[], datetime],
+        handlers: Mapping[str, Handler] = HANDLERS,
+        metrics: Metrics | None = None,
+    ) -> None:
+        """Wire the engine; ``clock`` gives aware Riyadh time (``DALIL_NOW`` pins it)."""
+        self.services = services
+        self.parser = parser
+        self.states = states
+        self.clock = clock
+        self.handlers = handlers
+        self.metrics = metrics
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Answer one message. Never raises for anything the person sent."""
+        key = user_key(incoming.channel, incoming.user_id)
+        async with self.states.lock(key):
+            state = await self.states.get(key)
+            started = time.perf_counter()
+            replies, intent = self._answer(incoming, state, key)
+            state.turns += 1
+            await self.states.put(key, state)
+        seconds = time.perf_counter() - started
+        if self.metrics is not None:
+            self.metrics.turns.labels(incoming.channel, intent).inc()
+            self.metrics.turn_seconds.labels(incoming.channel).observe(seconds)
+        log.info(
+            "turn",
+            extra={"user": key, "channel": incoming.channel, "intent": intent, "replies": len(replies),
+                   "ms": round(seconds * 1000, 2)},
+        )
+        return replies
+
+    def _answer(self, incoming: Incoming, state: UserState, key: str) -> tuple[list[Reply], str]:
+        sender = Sender(key, incoming.channel)
+        if state.handoff and not self._handoff_released(state):
+            if incoming.text or incoming.location or incoming.attachment:
+                self.services.records.add_handoff_message(state.handoff_ref or "", incoming.text or "(location/photo)")
+            return [], "paused_for_handoff"
+        released = state.handoff
+        if released:
+            state.handoff, state.handoff_ref = False, None
+        text = incoming.text.strip()
+        if incoming.payload and incoming.payload.startswith("say:"):
+            text = incoming.payload[4:]
+            incoming = replace(incoming, text=text, payload=None)
+        parse = self.parser.parse(text) if text else Parse("", IntentScore("out_of_scope", 0.0), (), (), "ar")
+        lang = self._language(incoming, parse, state)
+        turn = Turn(incoming, parse, state, lang, self.clock(), self.services, sender)
+        replies: list[Reply] = [turn.text("handoff_released")] if released else []
+        replies += self._route(turn)
+        return replies, turn.intent or "none"
+
+    def _handoff_released(self, state: UserState) -> bool:
+        return state.handoff_ref is None or not self.services.records.handoff_open(state.handoff_ref)
+
+    def _language(self, incoming: Incoming, parse: Parse, state: UserState) -> str:
+        if _EASTERN.search(incoming.text):
+            state.eastern_digits = True
+        elif _WESTERN.search(incoming.text):
+            state.eastern_digits = False
+        if state.lang_locked and state.lang:
+            return state.lang
+        detected = parse.lang if parse.text and any(ch.isalpha() for ch in parse.text) else None
+        lang = detected or state.lang or (incoming.lang_hint if incoming.lang_hint in ("ar", "en") else None) or "ar"
+        state.lang = lang
+        return lang
+
+    def _route(self, turn: Turn) -> list[Reply]:
+        incoming, state = turn.incoming, turn.state
+        if incoming.payload:
+            answered = self._payload(turn, incoming.payload)
+            if answered is not None:
+                return answered
+        pending = state.pending or {}
+        kind = pending.get("kind")
+        if kind == "report":
+            return services.continue_report(turn)
+        if incoming.location is not None:
+            state.location = [incoming.location.lat, incoming.location.lon, turn.now.timestamp()]
+            if kind == "nearest":
+                return places.show_location_results(turn, (incoming.location.lat, incoming.location.lon), pending.get("category"))
+            if not incoming.text:
+                return places.show_location_results(turn, (incoming.location.lat, incoming.location.lon), None)
+        if kind == "choose_place":
+            chosen = self._numbered_choice(turn, pending)
+            if chosen is not None:
+                return chosen
+        if kind == "feedback" and incoming.text:
+            return conversation.record_feedback(turn, pending.get("place"), incoming.text)
+        if not incoming.text and incoming.attachment:
+            return [turn.text("unsupported_message")]
+        if not incoming.text:
+            return [turn.examples("help")] if incoming.location is None else []
+        intent = self._intent(turn)
+        if kind == "need_place" and intent not in PLACE_INTENTS and turn.parse.first("place"):
+            intent = str(pending.get("intent", "place_info"))
+        if kind == "nearest" and intent == "out_of_scope" and turn.parse.first("category"):
+            intent = "nearest_place"
+        if intent not in ("affirm", "deny", "thanks", "greet"):
+            state.pending = None
+        turn.intent = intent
+        handler = self.handlers.get(intent, conversation.out_of_scope)
+        return handler(turn)
+
+    def _intent(self, turn: Turn) -> str:
+        parse = turn.parse
+        intent = parse.intent.name
+        if parse.intent.confidence >= self.services.confidence_threshold:
+            return intent
+        for entity in parse.entities:
+            if entity.entity in _BY_ENTITY:
+                return _BY_ENTITY[entity.entity]
+        if turn.state.pending and turn.state.pending.get("kind") == "need_place":
+            hits = turn.store.search(turn.incoming.text, lang=turn.lang, limit=1, min_score=80)
+            if hits:
+                turn.parse = replace(parse, entities=(Entity("place", hits[0].place.id, 0, len(parse.text), parse.text, hits[0].score / 100),))
+                return str(turn.state.pending.get("intent", "place_info"))
+        return "out_of_scope"
+
+    def _numbered_choice(self, turn: Turn, pending: Mapping[str, object]) -> list[Reply] | None:
+        match = _CHOICE_NUMBER.match(turn.incoming.text)
+        options = pending.get("options")
+        if not match or not isinstance(options, list):
+            return None
+        index = int(match.group(1).translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))) - 1
+        if not 0 <= index < len(options):
+            return None
+        return self._payload(turn, f"place:{options[index]}", str(pending.get("intent", "place_info")))
+
+    def _payload(self, turn: Turn, payload: str, intent: str | None = None) -> list[Reply] | None:
+        kind, _, value = payload.partition(":")
+        pending = turn.state.pending or {}
+        if kind == "place":
+            place = turn.store.get(value)
+            if place is None:
+                return None
+            if intent is None:
+                intent = str(pending.get("intent", "place_info")) if pending.get("kind") == "choose_place" else "place_info"
+            turn.state.pending = None
+            turn.parse = replace(turn.parse, entities=(Entity("place", place.id, 0, 0, "", 1.0, "payload"),))
+            return self.handlers[intent if intent in PLACE_INTENTS else "place_info"](turn)
+        if kind == "hours":
+            place = turn.store.get(value)
+            return None if place is None else places.week_hours(turn, place)
+        if kind == "wrong":
+            place = turn.store.get(value)
+            if place is None:
+                return None
+            turn.state.pending = {"kind": "feedback", "place": place.id}
+            turn.state.remember_place(place.id)
+            return [turn.text("feedback_what", name=turn.fmt.name(place))]
+        if kind == "service":
+            service = turn.store.services.get(value)
+            return None if service is None else services.service_card(turn, service)
+        return None
+

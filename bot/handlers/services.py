@@ -1,0 +1,107 @@
+"""Municipal services and guided problem reports."""
+
+from __future__ import annotations
+
+import re
+
+from bot.turn import Turn
+from bot.types import Button, Choice, Choices, QuickButtons, Reply, RequestLocation, TextReply
+from knowledge.schema import Service
+
+__all__ = ["continue_report", "municipal_service", "report_issue", "service_card"]
+
+_CANCEL = re.compile(r"^\s*(?:الغاء|إلغاء|الغ|كنسل|cancel|stop|خلاص)\s*$", re.IGNORECASE)
+_SKIP = re.compile(r"^\s*(?:لا|no|skip|تخطي|ما ابي|ما ابغى|ما عندي|nope)\s*[.!]*\s*$", re.IGNORECASE)
+_MIN_DESCRIPTION_WORDS = 4
+
+
+def service_card(turn: Turn, service: Service) -> list[Reply]:
+    """What the service is and how to get it, with the link and phone."""
+    name = service.name.ar if turn.lang == "ar" else service.name.en
+    steps = service.how_to.ar if turn.lang == "ar" else service.how_to.en
+    lines = [f"*{name}*", service.description.pick(turn.lang)]
+    if steps:
+        lines.append(turn.t("service_how"))
+        lines += [f"{i}. {step}" for i, step in enumerate(steps, 1)]
+    if service.phone:
+        lines.append(turn.t("service_phone", phone=service.phone))
+    if service.url:
+        lines.append(turn.t("service_url", url=service.url))
+    buttons: list[Button] = []
+    if service.phone:
+        buttons.append(Button(turn.t("button_call"), phone=service.phone))
+    if service.url:
+        buttons.append(Button(turn.t("button_website"), url=service.url))
+    text = "\n".join(lines)
+    return [QuickButtons(text, tuple(buttons)) if buttons else TextReply(text)]
+
+
+def _service_list(turn: Turn, key: str) -> list[Reply]:
+    services = list(turn.store.services.values())[:10]
+    options = tuple(
+        Choice((s.name.ar if turn.lang == "ar" else s.name.en)[:72], f"service:{s.id}") for s in services
+    )
+    return [Choices(turn.t(key), options, turn.t("choose_prompt"))] if options else [turn.text("out_of_scope")]
+
+
+def municipal_service(turn: Turn) -> list[Reply]:
+    """The named service, or the list of services to pick from."""
+    service_id = turn.parse.first("service")
+    service = turn.store.services.get(service_id.value) if service_id else None
+    if service is None:
+        return _service_list(turn, "service_which")
+    return service_card(turn, service)
+
+
+def report_issue(turn: Turn) -> list[Reply]:
+    """Start a guided report: what, where, an optional photo; then store it with a reference."""
+    words = turn.incoming.text.split()
+    draft: dict[str, object] = {"what": None, "where": None, "lat": None, "lon": None, "attachment": turn.incoming.attachment}
+    if len(words) >= _MIN_DESCRIPTION_WORDS:
+        draft["what"] = turn.incoming.text.strip()
+    if turn.incoming.location is not None:
+        draft["lat"], draft["lon"] = turn.incoming.location.lat, turn.incoming.location.lon
+    turn.state.pending = {"kind": "report", "draft": draft}
+    return _next_report_step(turn)
+
+
+def _next_report_step(turn: Turn) -> list[Reply]:
+    assert turn.state.pending is not None  # noqa: S101 - only called inside a report
+    draft = turn.state.pending["draft"]
+    if not draft["what"]:
+        turn.state.pending["step"] = "what"
+        return [turn.text("report_ask_what")]
+    if draft["lat"] is None and not draft["where"]:
+        turn.state.pending["step"] = "where"
+        return [RequestLocation(turn.t("report_ask_where"), turn.t("share_location_button"))]
+    if not draft["attachment"] and turn.state.pending.get("step") != "photo":
+        turn.state.pending["step"] = "photo"
+        return [turn.text("report_ask_photo")]
+    ref = turn.services.records.add_report(
+        turn.sender, str(draft["what"]), draft["where"], draft["lat"], draft["lon"], draft["attachment"], turn.lang  # type: ignore[arg-type]
+    )
+    turn.state.pending = None
+    return [turn.text("report_saved", ref=ref)]
+
+
+def continue_report(turn: Turn) -> list[Reply]:
+    """The next message inside a report: the answer to the step we asked, or a cancel."""
+    pending = turn.state.pending
+    assert pending is not None  # noqa: S101 - only called inside a report
+    text = turn.incoming.text.strip()
+    if text and _CANCEL.match(text):
+        turn.state.pending = None
+        return [turn.text("report_cancelled")]
+    draft = pending["draft"]
+    step = pending.get("step")
+    if turn.incoming.location is not None:
+        draft["lat"], draft["lon"] = turn.incoming.location.lat, turn.incoming.location.lon
+    if turn.incoming.attachment:
+        draft["attachment"] = turn.incoming.attachment
+    if step == "what" and text:
+        draft["what"] = text
+    elif step == "where" and text and turn.incoming.location is None:
+        draft["where"] = text
+    elif step == "photo" and text and not _SKIP.match(text) and not turn.incoming.attachment:
+        draft["what"] = f"{draft['what']}\n{text}"  # more detail instead of a photo: keep it
+    return _next_report_step(turn)

@@ -1,0 +1,96 @@
+"""The HTTP app: ``/model/parse``, channel webhooks, ``/healthz``, ``/readyz``, ``/metrics`` and OpenAPI docs.
+
+One ASGI app per process; ``create_http_app`` takes a built :class:`bot.app.App` so tests can make their
+own. Bad requests get a 4xx with a reason, never a 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text as sql
+
+from bot.app import App, build_app, load_channel
+from bot.settings import Settings
+
+__all__ = ["create_http_app", "factory"]
+
+log = logging.getLogger(__name__)
+
+
+class ParseRequest(BaseModel):
+    """Rasa's ``/model/parse`` request."""
+
+    model_config = ConfigDict(extra="allow")
+    text: str = Field(max_length=100_000)
+    message_id: str | None = None
+
+
+def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "whatsapp")) -> FastAPI:
+    """The ASGI app serving ``app`` with the named channels' webhooks."""
+    api = FastAPI(
+        title="Dalil",
+        description="Dalil (دليل), the Jeddah city-guide chatbot: NLU parse, REST channel, webhooks.",
+        version="0.1.0",
+    )
+    api.state.dalil = app
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()]
+        return JSONResponse({"error": "invalid request", "details": errors}, status_code=422)
+
+    @api.post("/model/parse", tags=["nlu"], summary="Parse a message (Rasa shape, plus lang)")
+    async def parse(body: ParseRequest) -> dict[str, Any]:
+        app.metrics.parses.inc()
+        return app.parser.parse(body.text).to_dict()
+
+    @api.get("/healthz", tags=["ops"], summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/readyz", tags=["ops"], summary="Knowledge, NLU and services are ready")
+    async def readyz() -> JSONResponse:
+        checks = {"knowledge": bool(app.store.places), "nlu": app.parser is not None}
+        try:
+            def ping_db() -> None:
+                with app.knowledge.engine.connect() as conn:
+                    conn.execute(sql("select 1"))
+
+            await asyncio.to_thread(ping_db)
+            checks["database"] = True
+        except Exception:  # noqa: BLE001 - readiness reports, it does not raise
+            checks["database"] = False
+        checks["state"] = await app.states.ping()
+        ok = all(checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @api.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return PlainTextResponse(generate_latest(app.metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
+
+    for name in channels:
+        try:
+            channel = load_channel(name)(app)
+        except ImportError:
+            log.info("channel_unavailable", extra={"channel": name})
+            continue
+        api.include_router(channel.router())
+        if hasattr(channel, "startup"):
+            api.router.on_startup.append(channel.startup)
+        if hasattr(channel, "shutdown"):
+            api.router.on_shutdown.append(channel.shutdown)
+    return api
+
+
+def factory() -> FastAPI:
+    """For ``uvicorn --factory bot.http:factory``: settings from config.yml and the environment."""
+    return create_http_app(build_app(Settings.load()))

@@ -1,0 +1,28 @@
+"""Prometheus metrics, in a registry per app (no process-global state), served at ``/metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+__all__ = ["Metrics"]
+
+_LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """Counters and latencies of turns, parses and HTTP requests."""
+
+    def __init__(self) -> None:
+        """A fresh registry."""
+        self.registry = CollectorRegistry()
+        self.turns = Counter("dalil_turns_total", "Messages answered", ["channel", "intent"], registry=self.registry)
+        self.turn_seconds = Histogram(
+            "dalil_turn_seconds", "Time to answer one message", ["channel"], buckets=_LATENCY_BUCKETS_S, registry=self.registry
+        )
+        self.parses = Counter("dalil_parses_total", "Texts parsed via /model/parse", registry=self.registry)
+        self.deliveries = Counter(
+            "dalil_deliveries_total", "Outgoing channel messages", ["channel", "outcome"], registry=self.registry
+        )
+        self.webhooks = Counter(
+            "dalil_webhooks_total", "Incoming webhook requests", ["channel", "outcome"], registry=self.registry
+        )

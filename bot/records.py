@@ -1,0 +1,197 @@
+"""What people send that must not be lost: problem reports, "this is wrong" feedback, hand-off requests,
+and questions Dalil could not answer (for editors). Stored in the same database as the knowledge index,
+in tables that index rebuilds never touch.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+
+__all__ = ["Records", "new_reference"]
+
+_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: references are read aloud on the phone
+
+metadata = MetaData()
+reports = Table(
+    "dalil_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ref", String(16), unique=True, nullable=False),
+    Column("user_key", String(32), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("what", Text, nullable=False),
+    Column("where_text", Text),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("attachment", Text),
+    Column("lang", String(2)),
+    Column("status", String(16), nullable=False, default="new"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+feedback = Table(
+    "dalil_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_key", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("place_id", String(120), index=True),
+    Column("field", String(40)),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolution", Text),
+)
+handoffs = Table(
+    "dalil_handoffs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ref", String(16), unique=True, nullable=False),
+    Column("user_key", String(32), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("text", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True)),
+)
+handoff_messages = Table(
+    "dalil_handoff_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ref", String(16), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+unanswered = Table(
+    "dalil_unanswered",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_key", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("intent", String(40)),
+    Column("confidence", Float),
+    Column("lang", String(2)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+asked = Table(
+    "dalil_place_asks",
+    metadata,
+    Column("place_id", String(120), primary_key=True),
+    Column("count", Integer, nullable=False, default=0),
+    Column("last_asked_at", DateTime(timezone=True)),
+)
+
+
+def new_reference(prefix: str) -> str:
+    """A short reference people can read aloud, e.g. ``R-7KQ2MX``."""
+    return f"{prefix}-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent something, as stored: a pseudonymous key and the channel."""
+
+    user_key: str
+    channel: str
+
+
+class Records:
+    """Writes and reads the review queues."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Use ``engine``'s database; creates the tables when missing."""
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def add_report(self, sender: Sender, what: str, where_text: str | None, lat: float | None, lon: float | None,
+                   attachment: str | None, lang: str) -> str:
+        """Store a problem report; returns its reference."""
+        ref = new_reference("R")
+        with self.engine.begin() as conn:
+            conn.execute(insert(reports).values(
+                ref=ref, user_key=sender.user_key, channel=sender.channel, what=what, where_text=where_text,
+                lat=lat, lon=lon, attachment=attachment, lang=lang, status="new", created_at=datetime.now(UTC)))
+        return ref
+
+    def add_feedback(self, sender: Sender, place_id: str | None, field: str | None, text: str) -> int:
+        """Store a "this is wrong" note; returns its id."""
+        with self.engine.begin() as conn:
+            result = conn.execute(insert(feedback).values(
+                user_key=sender.user_key, channel=sender.channel, place_id=place_id, field=field, text=text,
+                created_at=datetime.now(UTC)))
+            return int(result.inserted_primary_key[0])
+
+    def add_handoff(self, sender: Sender, user_id: str, text: str) -> str:
+        """Record a request to talk to a person; returns its reference."""
+        ref = new_reference("H")
+        with self.engine.begin() as conn:
+            conn.execute(insert(handoffs).values(
+                ref=ref, user_key=sender.user_key, channel=sender.channel, user_id=user_id, text=text,
+                created_at=datetime.now(UTC)))
+        return ref
+
+    def release_handoff(self, ref: str) -> dict[str, Any] | None:
+        """Mark a hand-off as released; returns it (with channel and user id) or None if unknown/released."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(handoffs).where(handoffs.c.ref == ref, handoffs.c.released_at.is_(None))).first()
+            if row is None:
+                return None
+            conn.execute(update(handoffs).where(handoffs.c.ref == ref).values(released_at=datetime.now(UTC)))
+            return dict(row._mapping)
+
+    def handoff_open(self, ref: str) -> bool:
+        """Whether the hand-off ``ref`` is still waiting for a person."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(handoffs.c.released_at).where(handoffs.c.ref == ref)).first()
+        return row is not None and row.released_at is None
+
+    def add_handoff_message(self, ref: str, text: str) -> None:
+        """Keep a message sent while a person is handling the conversation."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(handoff_messages).values(ref=ref, text=text[:4000], created_at=datetime.now(UTC)))
+
+    def add_unanswered(self, sender: Sender, text: str, intent: str, confidence: float, lang: str) -> None:
+        """Log a question Dalil could not answer, for editors."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(unanswered).values(
+                user_key=sender.user_key, channel=sender.channel, text=text[:2000], intent=intent,
+                confidence=confidence, lang=lang, created_at=datetime.now(UTC)))
+
+    def count_ask(self, place_id: str) -> None:
+        """Count one question about a place (editors re-verify the most asked first)."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(asked).where(asked.c.place_id == place_id).values(count=asked.c.count + 1, last_asked_at=now)
+            ).rowcount
+            if not changed:
+                conn.execute(insert(asked).values(place_id=place_id, count=1, last_asked_at=now))
+
+    def list_table(self, table: str, open_only: bool = True, limit: int = 100) -> list[dict[str, Any]]:
+        """Rows of one queue (``reports``, ``feedback``, ``handoffs``, ``unanswered``), newest first."""
+        chosen = {"reports": reports, "feedback": feedback, "handoffs": handoffs, "unanswered": unanswered}[table]
+        query = select(chosen).order_by(chosen.c.id.desc()).limit(limit)
+        if open_only and chosen is handoffs:
+            query = query.where(handoffs.c.released_at.is_(None))
+        if open_only and chosen is feedback:
+            query = query.where(feedback.c.resolved_at.is_(None))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]

@@ -1,0 +1,185 @@
+"""Per-user dialogue state, in memory (default) or Redis (``DALIL_REDIS_URL``), with a TTL.
+
+Users are keyed by a hash of channel and user id, so phone numbers (WhatsApp ids) never appear in
+keys or logs. ``lock(user)`` serialises concurrent messages of one user: in-process with an
+``asyncio.Lock``, across processes with a Redis lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+__all__ = ["MemoryStateStore", "RedisStateStore", "StateStore", "UserState", "user_key"]
+
+DEFAULT_TTL_S = 7 * 24 * 3600
+
+
+def user_key(channel: str, user_id: str) -> str:
+    """A stable pseudonymous key for a user (no phone number or id in clear)."""
+    return hashlib.sha256(f"{channel}:{user_id}".encode()).hexdigest()[:24]
+
+
+@dataclass
+class UserState:
+    """What Dalil remembers about one conversation."""
+
+    lang: str | None = None
+    lang_locked: bool = False
+    """The person chose a language explicitly; detection no longer switches it."""
+    eastern_digits: bool = False
+    """The person writes Arabic-Indic digits, so answers use them too."""
+    last_places: list[str] = field(default_factory=list)
+    """Place ids mentioned, most recent first."""
+    pending: dict[str, Any] | None = None
+    """An open question: disambiguation options, a nearest search waiting for a location, a report draft."""
+    handoff: bool = False
+    handoff_ref: str | None = None
+    location: list[float] | None = None
+    """[lat, lon, unix time shared]."""
+    turns: int = 0
+
+    def remember_place(self, place_id: str) -> None:
+        """Put ``place_id`` first in the recent places (at most five)."""
+        self.last_places = [place_id, *[p for p in self.last_places if p != place_id]][:5]
+
+    def recent_location(self, max_age_s: float, now: float | None = None) -> tuple[float, float] | None:
+        """The shared location if it is recent enough."""
+        if self.location is None:
+            return None
+        lat, lon, shared_at = self.location
+        if (now if now is not None else time.time()) - shared_at > max_age_s:
+            return None
+        return lat, lon
+
+    def to_json(self) -> str:
+        """Serialised for storage."""
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes | None) -> UserState:
+        """Read stored state; unreadable or unknown fields give a fresh state rather than an error."""
+        if not raw:
+            return cls()
+        try:
+            data = json.loads(raw)
+            known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+            return cls(**known)
+        except (ValueError, TypeError, AttributeError):
+            return cls()
+
+
+class StateStore(Protocol):
+    """Where dialogue state lives."""
+
+    async def get(self, key: str) -> UserState:
+        """The state of ``key`` (fresh when unknown or expired)."""
+        ...
+
+    async def put(self, key: str, state: UserState) -> None:
+        """Store ``state`` and restart its TTL."""
+        ...
+
+    def lock(self, key: str) -> Any:
+        """An async context manager held while one message of ``key`` is handled."""
+        ...
+
+    async def ping(self) -> bool:
+        """Whether the backing service answers."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class MemoryStateStore:
+    """State in this process's memory: for the console, tests and single-process deployments."""
+
+    def __init__(self, ttl_s: float = DEFAULT_TTL_S) -> None:
+        """Keep each user's state for ``ttl_s`` seconds after their last message."""
+        self.ttl_s = ttl_s
+        self._data: dict[str, tuple[float, str]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, key: str) -> UserState:  # noqa: D102
+        item = self._data.get(key)
+        if item is None or item[0] < time.monotonic():
+            self._data.pop(key, None)
+            return UserState()
+        return UserState.from_json(item[1])
+
+    async def put(self, key: str, state: UserState) -> None:  # noqa: D102
+        self._data[key] = (time.monotonic() + self.ttl_s, state.to_json())
+        if len(self._data) > 10_000:
+            now = time.monotonic()
+            for stale in [k for k, (expiry, _) in self._data.items() if expiry < now]:
+                del self._data[stale]
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:  # noqa: D102
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            yield
+        if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks so the dict stays small
+            self._locks.pop(key, None)
+
+    async def ping(self) -> bool:  # noqa: D102
+        return True
+
+    async def close(self) -> None:  # noqa: D102
+        self._data.clear()
+
+
+class RedisStateStore:
+    """State in Redis, shared by every worker and process."""
+
+    def __init__(self, url: str, ttl_s: int = DEFAULT_TTL_S, prefix: str = "dalil") -> None:
+        """Connect lazily to the Redis at ``url``."""
+        from redis.asyncio import Redis  # only needed when Redis is configured
+
+        self.client: Any = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.ttl_s = ttl_s
+        self.prefix = prefix
+        self._local: dict[str, asyncio.Lock] = {}
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}:state:{key}"
+
+    async def get(self, key: str) -> UserState:  # noqa: D102
+        return UserState.from_json(await self.client.get(self._key(key)))
+
+    async def put(self, key: str, state: UserState) -> None:  # noqa: D102
+        await self.client.set(self._key(key), state.to_json(), ex=self.ttl_s)
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:  # noqa: D102
+        local = self._local.setdefault(key, asyncio.Lock())
+        async with local:
+            lock = self.client.lock(f"{self.prefix}:lock:{key}", timeout=30, blocking_timeout=10)
+            acquired = await lock.acquire()
+            try:
+                yield
+            finally:
+                if acquired:
+                    try:
+                        await lock.release()
+                    except Exception:  # noqa: BLE001, S110 - an expired lock is released already
+                        pass
+        if not local.locked() and not local._waiters:  # noqa: SLF001
+            self._local.pop(key, None)
+
+    async def ping(self) -> bool:  # noqa: D102
+        try:
+            return bool(await self.client.ping())
+        except Exception:  # noqa: BLE001 - readiness is a yes/no question
+            return False
+
+    async def close(self) -> None:  # noqa: D102
+        await self.client.aclose()

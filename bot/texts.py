@@ -1,0 +1,64 @@
+"""Response texts from ``data/responses/{ar,en}.yml``, filled and made safe for right-to-left display.
+
+In Arabic text, Latin names, numbers, phone numbers and URLs are wrapped in Unicode first-strong
+isolates (U+2068 … U+2069) so a "+966 12 …" or "Red Sea Mall" never reorders the sentence around it.
+Arabic-Indic digits are used only for people who write them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+__all__ = ["FSI", "PDI", "Texts", "eastern_digits", "isolate"]
+
+FSI = "\u2068"
+PDI = "\u2069"
+_EASTERN = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+_NEEDS_ISOLATION = re.compile(r"[A-Za-z0-9+@/]")
+LANGS = ("ar", "en")
+
+
+def isolate(value: str) -> str:
+    """Wrap ``value`` in a first-strong isolate when it holds Latin letters, digits or URL/phone signs."""
+    if not value or not _NEEDS_ISOLATION.search(value) or value.startswith(FSI):
+        return value
+    return f"{FSI}{value}{PDI}"
+
+
+def eastern_digits(text: str) -> str:
+    """Western digits → Arabic-Indic, except inside URLs and phone numbers (they must stay dialable)."""
+    parts = re.split(r"(https?://\S+|\+\d[\d ]+)", text)
+    return "".join(p if i % 2 else p.translate(_EASTERN) for i, p in enumerate(parts))
+
+
+class Texts:
+    """All response texts, by language and key."""
+
+    def __init__(self, texts: Mapping[str, Mapping[str, Any]]) -> None:
+        """Use ``texts[lang][key]``; every language must define the same keys."""
+        self._texts = texts
+        missing = set(texts["ar"]) ^ set(texts["en"])
+        if missing:
+            raise ValueError(f"response keys defined in one language only: {', '.join(sorted(missing))}")
+
+    @classmethod
+    def load(cls, directory: Path) -> Texts:
+        """Read ``ar.yml`` and ``en.yml`` from ``directory``."""
+        yaml = YAML(typ="safe")
+        return cls({lang: yaml.load((directory / f"{lang}.yml").read_text(encoding="utf-8")) for lang in LANGS})
+
+    def raw(self, lang: str, key: str) -> Any:
+        """The stored value (string or list) for ``key``."""
+        return self._texts[lang if lang in self._texts else "ar"][key]
+
+    def get(self, lang: str, key: str, **values: object) -> str:
+        """The text for ``key`` with ``{placeholders}`` filled (values isolated in Arabic)."""
+        template = str(self.raw(lang, key))
+        if lang == "ar":
+            values = {k: isolate(v) if isinstance(v, str) else v for k, v in values.items()}
+        return template.format_map(values)

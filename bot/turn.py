@@ -1,0 +1,86 @@
+"""One turn of the conversation: what handlers get (message, parse, state, formatter, services)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.cards import Formatter
+from bot.records import Records, Sender
+from bot.state import UserState
+from bot.texts import Texts
+from bot.types import Button, Incoming, QuickButtons, Reply, TextReply
+from knowledge.schema import Place
+from knowledge.store import Store
+from nlu.types import Parse
+
+__all__ = ["Handler", "Services", "Turn"]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What handlers may use, shared by every turn."""
+
+    store: Store
+    records: Records
+    texts: Texts
+    confidence_threshold: float = 0.45
+    location_max_age_s: float = 30 * 60
+
+
+@dataclass
+class Turn:
+    """Everything about the message being answered."""
+
+    incoming: Incoming
+    parse: Parse
+    state: UserState
+    lang: str
+    now: datetime
+    services: Services
+    sender: Sender
+    intent: str = ""
+    """The intent this turn was routed to (for metrics and logs)."""
+    fmt: Formatter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fmt = Formatter(self.services.texts, self.services.store, self.lang, self.state.eastern_digits)
+
+    @property
+    def store(self) -> Store:
+        """The knowledge index."""
+        return self.services.store
+
+    def t(self, key: str, **values: object) -> str:
+        """A response text in the turn's language."""
+        return self.fmt.t(key, **values)
+
+    def text(self, key: str, **values: object) -> TextReply:
+        """A text reply from a response key."""
+        return TextReply(self.t(key, **values))
+
+    def examples(self, key: str) -> QuickButtons:
+        """The text ``key`` with the help examples as quick buttons."""
+        examples = self.services.texts.raw(self.lang, "help_examples")
+        return QuickButtons(self.t(key), tuple(Button(e, payload=f"say:{e}") for e in examples[:3]))
+
+    def places(self) -> list[Place]:
+        """Places named in this message (entities, in text order, without repeats)."""
+        seen: list[Place] = []
+        for place_id in self.parse.values("place"):
+            place = self.store.get(place_id)
+            if place is not None and place not in seen:
+                seen.append(place)
+        return seen
+
+    def recent_place(self) -> Place | None:
+        """The place this conversation was last about."""
+        for place_id in self.state.last_places:
+            place = self.store.get(place_id)
+            if place is not None:
+                return place
+        return None
+
+
+Handler = Callable[[Turn], list[Reply]]

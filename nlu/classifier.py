@@ -1,0 +1,207 @@
+"""The embedded intent classifier: TF-IDF character and word n-grams, a linear model, calibrated softmax.
+
+Training uses scikit-learn. Serving does not: the fitted vocabularies, IDF weights and coefficients are
+exported to a small ``.npz`` file and scored with a few dictionary look-ups and one sparse dot product,
+which reproduces scikit-learn's output exactly (tested) at a fraction of its per-call overhead, and keeps
+scikit-learn out of the serving process's memory.
+
+Entity mentions are replaced by their type (``__place__``, ``__time__`` …) before featurising, so
+"متى يسكر رد سي مول" and "متى يسكر البلد" look alike to the model: intents generalise across names.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from nlu.normalize import arabizi_fold, fold
+
+__all__ = ["FEATURIZER_VERSION", "IntentModel", "feature_text", "train_intent_model"]
+
+FEATURIZER_VERSION = "3"
+CHAR_NGRAMS = (2, 5)
+WORD_NGRAMS = (1, 2)
+_WORD_TOKEN = re.compile(r"(?u)\b\w+\b")
+_WHITESPACE = re.compile(r"\s\s+")
+_PLACEHOLDER = "__{}__"
+
+
+def feature_text(text: str, spans: Sequence[tuple[int, int, str]] = ()) -> str:
+    """The text the model sees: entity spans (offsets in ``text``) replaced by their type, then folded."""
+    out, position = [], 0
+    for start, end, entity in sorted(spans):
+        if start < position:
+            continue
+        out.append(text[position:start])
+        out.append(f" {_PLACEHOLDER.format(entity)} ")
+        position = end
+    out.append(text[position:])
+    return arabizi_fold(fold("".join(out)))
+
+
+def _char_wb(text: str, low: int, high: int) -> list[str]:
+    # scikit-learn's "char_wb" analyzer, reproduced exactly (including its short-word quirk).
+    grams: list[str] = []
+    for word in _WHITESPACE.sub(" ", text).split():
+        padded = f" {word} "
+        length = len(padded)
+        for n in range(low, high + 1):
+            offset = 0
+            grams.append(padded[offset : offset + n])
+            while offset + n < length:
+                offset += 1
+                grams.append(padded[offset : offset + n])
+            if offset == 0:
+                break
+    return grams
+
+
+def _words(text: str, low: int, high: int) -> list[str]:
+    tokens = _WORD_TOKEN.findall(text)
+    grams: list[str] = []
+    for n in range(low, high + 1):
+        grams += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return grams
+
+
+@dataclass
+class IntentModel:
+    """A fitted linear intent model, scored without scikit-learn."""
+
+    classes: list[str]
+    char_vocab: dict[str, int]
+    word_vocab: dict[str, int]
+    idf: npt.NDArray[np.float64]
+    coef: npt.NDArray[np.float64]
+    """(n_features, n_classes), column-major for fast row gathers."""
+    intercept: npt.NDArray[np.float64]
+    temperature: float
+    digest: str
+
+    def _features(self, text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        indices: list[int] = []
+        values: list[float] = []
+        offset = len(self.char_vocab)
+        for grams, vocab, base in (
+            (_char_wb(text, *CHAR_NGRAMS), self.char_vocab, 0),
+            (_words(text, *WORD_NGRAMS), self.word_vocab, offset),
+        ):
+            counts = Counter(g for g in grams if g in vocab)
+            if not counts:
+                continue
+            idx = np.fromiter((vocab[g] + base for g in counts), dtype=np.int64, count=len(counts))
+            tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
+            weights = tf * self.idf[idx]
+            weights /= np.linalg.norm(weights)
+            indices.extend(idx.tolist())
+            values.extend(weights.tolist())
+        return np.asarray(indices, dtype=np.int64), np.asarray(values, dtype=np.float64)
+
+    def logits(self, text: str) -> npt.NDArray[np.float64]:
+        """Raw decision values per class for an already featurised text."""
+        idx, values = self._features(text)
+        scores: npt.NDArray[np.float64] = self.intercept + values @ self.coef[idx]
+        return scores
+
+    def predict(self, text: str) -> list[tuple[str, float]]:
+        """``(intent, probability)`` for every class, most likely first."""
+        logits = self.logits(text) / self.temperature
+        logits -= logits.max()
+        probs = np.exp(logits)
+        probs /= probs.sum()
+        order = np.argsort(-probs)
+        return [(self.classes[i], float(probs[i])) for i in order]
+
+    def save(self, path: Path) -> None:
+        """Write the model as one ``.npz`` file (arrays plus JSON metadata)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "classes": self.classes,
+            "char_vocab": self.char_vocab,
+            "word_vocab": self.word_vocab,
+            "temperature": self.temperature,
+            "digest": self.digest,
+            "featurizer": FEATURIZER_VERSION,
+        }
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez_compressed(
+            tmp, idf=self.idf, coef=self.coef, intercept=self.intercept, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        )
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> IntentModel:
+        """Read a model written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            return cls(
+                classes=list(meta["classes"]),
+                char_vocab=dict(meta["char_vocab"]),
+                word_vocab=dict(meta["word_vocab"]),
+                idf=data["idf"].astype(np.float64),
+                coef=np.ascontiguousarray(data["coef"], dtype=np.float64),
+                intercept=data["intercept"].astype(np.float64),
+                temperature=float(meta["temperature"]),
+                digest=str(meta["digest"]),
+            )
+
+
+def _fit_temperature(logits: npt.NDArray[np.float64], labels: npt.NDArray[np.int64]) -> float:
+    """The softmax temperature that minimises negative log-likelihood of held-out predictions."""
+    best_t, best_nll = 1.0, math.inf
+    for t in np.exp(np.linspace(math.log(0.05), math.log(5.0), 80)):
+        scaled = logits / t
+        scaled -= scaled.max(axis=1, keepdims=True)
+        log_probs = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        nll = -float(log_probs[np.arange(len(labels)), labels].mean())
+        if nll < best_nll:
+            best_t, best_nll = float(t), nll
+    return best_t
+
+
+def train_intent_model(texts: Sequence[str], labels: Sequence[str], digest: str, c: float = 8.0, seed: int = 0) -> IntentModel:
+    """Fit the model on featurised ``texts`` (see :func:`feature_text`) and calibrate its confidence.
+
+    Calibration: the temperature of the softmax is fitted on 5-fold cross-validated decision values,
+    so a confidence of 0.8 means right about 80 % of the time on unseen phrasing.
+    """
+    # scikit-learn is imported here only: serving never needs it.
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, lowercase=False, dtype=np.float64)
+    word = TfidfVectorizer(
+        analyzer="word", ngram_range=WORD_NGRAMS, sublinear_tf=True, lowercase=False, token_pattern=r"(?u)\b\w+\b", dtype=np.float64
+    )
+    features = hstack([char.fit_transform(texts), word.fit_transform(texts)]).tocsr()
+    classifier = LogisticRegression(C=c, max_iter=3000, random_state=seed)
+    classifier.fit(features, labels)
+    classes = [str(x) for x in classifier.classes_]
+    label_idx = np.asarray([classes.index(x) for x in labels], dtype=np.int64)
+    min_count = min(Counter(labels).values())
+    folds = StratifiedKFold(n_splits=max(2, min(5, min_count)), shuffle=True, random_state=seed)
+    held_out = cross_val_predict(
+        LogisticRegression(C=c, max_iter=3000, random_state=seed), features, labels, cv=folds, method="decision_function"
+    )
+    temperature = _fit_temperature(np.asarray(held_out, dtype=np.float64), label_idx)
+    idf = np.concatenate([char.idf_, word.idf_]).astype(np.float64)
+    return IntentModel(
+        classes=classes,
+        char_vocab={str(k): int(v) for k, v in char.vocabulary_.items()},
+        word_vocab={str(k): int(v) for k, v in word.vocabulary_.items()},
+        idf=idf,
+        coef=np.ascontiguousarray(classifier.coef_.T, dtype=np.float64),
+        intercept=classifier.intercept_.astype(np.float64),
+        temperature=temperature,
+        digest=digest,
+    )

@@ -1,0 +1,130 @@
+"""The default NLU engine: normalise, extract entities from the knowledge base, classify the intent.
+
+Models live under ``models/`` named by a hash of everything that shapes them (training data, featurizer
+version, hyper-parameters), so ``dalil nlu train`` retrains only when one of those changed and a server
+finds a matching model on start or trains one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.store import Store
+from nlu.classifier import FEATURIZER_VERSION, IntentModel, feature_text, train_intent_model
+from nlu.gazetteer import Gazetteer
+from nlu.normalize import fold, normalize, script
+from nlu.training_data import TrainingData, data_files, load_training_data
+from nlu.types import Entity, IntentScore, Parse
+
+__all__ = ["EmbeddedParser", "TrainedModel", "detect_lang", "ensure_model", "model_path"]
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 2_000
+"""Longer messages are read up to here: nobody asks a city guide a question longer than that."""
+C = 8.0
+_LETTERS = re.compile(r"[^\W\d_]")
+_ARABIZI_DIGIT = re.compile(r"[a-z][2356789]|[2356789][a-z]")
+_WORD = re.compile(r"[a-z0-9']+")
+_EMOJI_INTENTS = {"👋": "greet", "🙏": "thanks", "👍": "affirm", "👎": "deny", "❤️": "thanks", "🌹": "thanks"}
+
+
+def detect_lang(text: str, arabizi_words: frozenset[str] = frozenset()) -> str | None:
+    """``ar`` or ``en`` for the language a message is written in; None when it has no letters.
+
+    Arabic script is Arabic; Latin script is English unless it reads as Arabizi (letters mixed with
+    Arabizi digits such as "a8rab", or common Arabizi words such as "feen", "abgha").
+    """
+    kind = script(text)
+    if kind in ("ar", "mixed"):
+        return "ar"
+    if kind == "none":
+        return None
+    lowered = fold(text)
+    if _ARABIZI_DIGIT.search(lowered):
+        return "ar"
+    words = _WORD.findall(lowered)
+    hits = sum(1 for w in words if w in arabizi_words)
+    return "ar" if hits and hits * 3 >= len(words) or hits >= 2 else "en"
+
+
+def model_path(model_dir: Path, data: TrainingData) -> Path:
+    """Where the model for this training data lives."""
+    digest = hashlib.sha256(f"{data.digest}|{FEATURIZER_VERSION}|C={C}".encode()).hexdigest()[:20]
+    return model_dir / f"intent-{digest}.npz"
+
+
+def training_texts(data: TrainingData) -> tuple[list[str], list[str]]:
+    """The featurised texts and labels of ``data``."""
+    texts = [feature_text(e.text, [(a.start, a.end, a.entity) for a in e.entities]) for e in data.examples]
+    return texts, [e.intent for e in data.examples]
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model and whether this call trained it."""
+
+    model: IntentModel
+    path: Path
+    trained: bool
+    seconds: float
+
+
+def ensure_model(nlu_dir: Path, model_dir: Path, force: bool = False) -> TrainedModel:
+    """Load the model matching the data in ``nlu_dir``, training and saving it first if none matches."""
+    data = load_training_data(data_files(nlu_dir))
+    for problem in data.problems:
+        log.warning("nlu_data_problem %s", problem)
+    path = model_path(model_dir, data)
+    start = time.perf_counter()
+    if path.exists() and not force:
+        return TrainedModel(IntentModel.load(path), path, False, time.perf_counter() - start)
+    texts, labels = training_texts(data)
+    model = train_intent_model(texts, labels, digest=path.stem, c=C)
+    model.save(path)
+    for old in model_dir.glob("intent-*.npz"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    seconds = time.perf_counter() - start
+    log.info("nlu_trained", extra={"examples": len(texts), "seconds": round(seconds, 2), "model": path.name})
+    return TrainedModel(model, path, True, seconds)
+
+
+class EmbeddedParser:
+    """Normalise → gazetteer entities → linear intent model. Never raises on any text."""
+
+    name = "embedded"
+
+    def __init__(self, model: IntentModel, gazetteer: Gazetteer, arabizi_words: Iterable[str] = ()) -> None:
+        """Serve ``model`` with entities from ``gazetteer``."""
+        self.model = model
+        self.gazetteer = gazetteer
+        self.arabizi_words = frozenset(fold(w) for w in arabizi_words)
+
+    @classmethod
+    def from_data(cls, store: Store, nlu_dir: Path, model_dir: Path) -> EmbeddedParser:
+        """Build from the knowledge index and the Rasa-format data (training the model if needed)."""
+        data = load_training_data(data_files(nlu_dir))
+        model = ensure_model(nlu_dir, model_dir).model
+        return cls(model, Gazetteer.from_store(store, data.synonyms), data.lookups.get("arabizi_marker", ()))
+
+    def parse(self, text: str) -> Parse:
+        """Read one message."""
+        text = text if isinstance(text, str) else ""
+        head = text[:MAX_CHARS]
+        norm = normalize(head)
+        lang = detect_lang(head, self.arabizi_words)
+        if not _LETTERS.search(norm.text):
+            intent = next((i for e, i in _EMOJI_INTENTS.items() if e in head), "out_of_scope")
+            score = IntentScore(intent, 1.0)
+            return Parse(text, score, (score,), (), "ar" if lang is None else lang)  # type: ignore[arg-type]
+        entities: list[Entity] = self.gazetteer.extract(norm)
+        ranking = self.model.predict(feature_text(head, [(e.start, e.end, e.entity) for e in entities]))
+        scores = tuple(IntentScore(name, confidence) for name, confidence in ranking[:10])
+        return Parse(text, scores[0], scores, tuple(entities), "ar" if lang is None else lang)  # type: ignore[arg-type]

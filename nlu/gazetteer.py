@@ -1,0 +1,217 @@
+"""Entity extraction from the knowledge base: places, categories, districts and services, plus time phrases.
+
+Every name and alias is cut into canonical tokens (normalised, definite article and attached
+prepositions removed), and a message is matched token by token: exact first, then Arabizi folding, then
+rapidfuzz against the gazetteer's vocabulary for longer tokens (typos). Phrases are matched longest
+first over whole tokens, so an entity never fires inside an unrelated word. Offsets always index the
+user's original text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from knowledge.store import Store
+from nlu.normalize import Normalized, arabizi_fold, fold
+from nlu.types import Entity
+
+__all__ = ["Gazetteer", "GazetteerEntry", "canonical_tokens"]
+
+_TOKEN = re.compile(r"[^\W_]+")
+_AR_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+_LATIN_PREFIXES = ("al", "el")
+_DROP = frozenset({"al", "el", "il", "the", "ال"})
+_PRIORITY = {"place": 4, "service": 3, "district": 2, "category": 1}
+_CACHE_LIMIT = 50_000
+
+# Time phrases, written in folded form (ة→ه, ى→ي, no hamza; digits Western).
+_DAYS = r"(?:(?:يوم )?(?:ال)?(?:جمعه|سبت|احد|اثنين|اتنين|ثلاثاء|ثلاثا|تلاتا|اربعاء|اربعا|خميس)|friday|saturday|sunday|monday|tuesday|wednesday|thursday|fri|sat|sun|mon|tue|wed|thu|weekend|ويكند|نهايه الاسبوع)"
+_PARTS = r"(?:الصبح|الصباح|صباحا|صباح|الظهر|ظهرا|العصر|المغرب|العشا|العشاء|المسا|المساء|مساء|مساءا|بالليل|الليل|ليلا|في الليل|am|pm|a\.m\.|p\.m\.)"
+_TIME = re.compile(
+    r"(?<![^\W_])(?:"
+    r"(?:الساعه |at |الساعة )?\d{1,2}(?:[:.]\d{2})? ?" + _PARTS + r"?(?: " + _DAYS + r")?"
+    r"|(?:(?:on|this|next|كل|يوم|هذا|الجاي) )?" + _DAYS + r"(?: " + _PARTS + r")?"
+    r"|(?:في |خلال |during |in )?(?:شهر )?رمضان|ramadan|ramadhan|ramzan"
+    r"|(?:في |ايام )?(?:ال)?عيد|eid"
+    r"|الحين|الان|دحين|دحينه|حاليا|هالحين|now|right now|currently|at the moment"
+    r"|بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|tonight|اليوم|الليله|this evening|this morning|بعدين"
+    r"|(?:at )?(?:noon|midnight)|(?:ال)?ظهر|نص الليل|منتصف الليل"
+    r")(?![^\W_])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class GazetteerEntry:
+    """A surface form that names an entity value."""
+
+    entity: str
+    value: str
+    surface: str
+
+
+def _bare(token: str) -> str:
+    for prefix in ("ال",):
+        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+            return token[len(prefix) :]
+    return token
+
+
+def _is_extension(a: str, b: str) -> bool:
+    """One word is the other plus letters at an end: a different word more often than a typo."""
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return len(short) < len(long_) and len(short) < 7 and (long_.startswith(short) or long_.endswith(short))
+
+
+def canonical_tokens(text: str) -> tuple[str, ...]:
+    """The tokens a name is matched on: folded, article removed, one-letter and article tokens dropped."""
+    out = []
+    for token in _TOKEN.findall(fold(text)):
+        if token in _DROP or len(token) < 2 and not token.isdigit():
+            continue
+        out.append(_bare(token))
+    return tuple(out)
+
+
+class Gazetteer:
+    """Longest-match entity extraction over canonical tokens, with fuzzy tolerance for typos."""
+
+    def __init__(self, entries: Iterable[GazetteerEntry], fuzzy_cutoff: float = 84.0) -> None:
+        """Index ``entries``; tokens of four letters or more match with rapidfuzz ratio ≥ ``fuzzy_cutoff``."""
+        self.phrases: dict[tuple[str, ...], GazetteerEntry] = {}
+        for entry in entries:
+            key = canonical_tokens(entry.surface)
+            if not key:
+                continue
+            current = self.phrases.get(key)
+            if current is None or _PRIORITY[entry.entity] > _PRIORITY[current.entity]:
+                self.phrases[key] = entry
+        self.vocab = {token for key in self.phrases for token in key}
+        self._fuzzy_vocab = sorted(t for t in self.vocab if len(t) >= 4 and not t.isdigit())
+        self.max_len = max((len(k) for k in self.phrases), default=1)
+        self.fuzzy_cutoff = fuzzy_cutoff
+        self._cache: dict[str, tuple[str, float] | None] = {}
+
+    @classmethod
+    def from_store(cls, store: Store, synonyms: Mapping[str, str] | None = None) -> Gazetteer:
+        """Every place, category, district and service name and alias in ``store``.
+
+        Args:
+            store: the knowledge index.
+            synonyms: extra surface → value pairs (Rasa ``synonym`` blocks) for values the store knows.
+        """
+        entries: list[GazetteerEntry] = []
+
+        def add(entity: str, value: str, names: Sequence[str]) -> None:
+            entries.extend(GazetteerEntry(entity, value, n) for n in names)
+
+        for place in store.places:
+            add("place", place.id, [place.name.ar, place.name.en, *place.aliases.ar, *place.aliases.en])
+        for category in store.categories.values():
+            names = [category.name.ar, category.name.en, *category.synonyms.ar, *category.synonyms.en]
+            add("category", category.id, names)
+        for district in store.districts.values():
+            names = [district.name.ar, district.name.en, *district.aliases.ar, *district.aliases.en]
+            add("district", district.id, names)
+        for service in store.services.values():
+            add("service", service.id, [service.name.ar, service.name.en, *service.aliases.ar, *service.aliases.en])
+        kinds = {p.id: "place" for p in store.places}
+        kinds.update({s: "service" for s in store.services})
+        kinds.update({c: "category" for c in store.categories})
+        kinds.update({d: "district" for d in store.districts})
+        for surface, value in (synonyms or {}).items():
+            if value in kinds:
+                entries.append(GazetteerEntry(kinds[value], value, surface))
+        return cls(entries)
+
+    def _canon(self, token: str) -> tuple[str, float] | None:
+        if token in self.vocab:
+            return token, 100.0
+        cached = self._cache.get(token, False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        result = self._resolve(token)
+        if len(self._cache) > _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[token] = result
+        return result
+
+    def _resolve(self, token: str) -> tuple[str, float] | None:
+        prefixes = _LATIN_PREFIXES if token.isascii() else _AR_PREFIXES
+        for prefix in prefixes:
+            rest = token[len(prefix) :]
+            if token.startswith(prefix) and len(rest) >= 2 and rest in self.vocab:
+                return rest, 100.0
+        if token.isascii():
+            folded = arabizi_fold(token)
+            if folded != token and folded in self.vocab:
+                return folded, 97.0
+        if len(token) < 4 or token.isdigit():
+            return None
+        bare = token
+        for prefix in prefixes:
+            if token.startswith(prefix) and len(token) - len(prefix) >= 4:
+                bare = token[len(prefix) :]
+                break
+        best = None
+        for candidate in {token, bare}:
+            found = process.extract(
+                candidate, self._fuzzy_vocab, scorer=fuzz.ratio, score_cutoff=self._cutoff(candidate), limit=3
+            )
+            for word, score, _index in found:
+                if _is_extension(candidate, word):
+                    continue  # "balady" is another word, not a typo of "balad"
+                if best is None or score > best[1]:
+                    best = (word, float(score))
+                break
+        return best
+
+    def _cutoff(self, token: str) -> float:
+        # A one-letter slip in a four-letter word is 75 %: short words need an exact-ish match.
+        return self.fuzzy_cutoff if len(token) >= 6 else max(self.fuzzy_cutoff, 85.0)
+
+    def extract(self, norm: Normalized) -> list[Entity]:
+        """Entities in a normalised message, offsets in its original text, in text order."""
+        found: list[Entity] = []
+        taken: list[tuple[int, int]] = []
+        for match in _TIME.finditer(norm.text):
+            start, end = norm.span(match.start(), match.end())
+            found.append(Entity("time", norm.original[start:end], start, end, norm.original[start:end], 1.0, "regex"))
+            taken.append((match.start(), match.end()))
+
+        tokens: list[tuple[str, float, int, int]] = []
+        for match in _TOKEN.finditer(norm.text):
+            if any(s <= match.start() < e for s, e in taken):
+                tokens.append(("", 0.0, match.start(), match.end()))
+                continue
+            word = match.group()
+            if word in _DROP:
+                continue  # "al" / "the" between words does not break a name
+            canon = self._canon(_bare(word)) or (self._canon(word) if _bare(word) != word else None)
+            tokens.append((canon[0], canon[1], match.start(), match.end()) if canon else ("", 0.0, match.start(), match.end()))
+
+        i = 0
+        while i < len(tokens):
+            matched = False
+            for n in range(min(self.max_len, len(tokens) - i), 0, -1):
+                window = tokens[i : i + n]
+                if any(not t[0] for t in window):
+                    continue
+                entry = self.phrases.get(tuple(t[0] for t in window))
+                if entry is None:
+                    continue
+                confidence = min(t[1] for t in window) / 100.0
+                start, end = norm.span(window[0][2], window[-1][3])
+                surface = norm.original[start:end]
+                found.append(Entity(entry.entity, entry.value, start, end, surface, confidence))
+                i += n
+                matched = True
+                break
+            if not matched:
+                i += 1
+        found.sort(key=lambda e: e.start)
+        return found

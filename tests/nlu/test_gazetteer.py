@@ -1,0 +1,81 @@
+"""Entity extraction: names, aliases, typos, clitics, Arabizi and time phrases, with original offsets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.loader import load_knowledge
+from knowledge.store import Store
+from nlu.gazetteer import Gazetteer
+from nlu.normalize import fold, normalize
+from nlu.types import Entity
+from tests.knowledge.conftest import write_data
+
+
+@pytest.fixture(scope="module")
+def gazetteer(tmp_path_factory: pytest.TempPathFactory) -> Gazetteer:
+    data = write_data(tmp_path_factory.mktemp("gaz"))
+    return Gazetteer.from_store(Store.from_knowledge(load_knowledge(data).kb, fold))
+
+
+def extract(gazetteer: Gazetteer, text: str) -> list[Entity]:
+    return gazetteer.extract(normalize(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "entity", "value", "surface"),
+    [
+        ("وين نافورة الملك فهد؟", "place", "king-fahd-fountain", "نافورة الملك فهد"),
+        ("وين نَافُورَه المـلك فهد", "place", "king-fahd-fountain", "نَافُورَه المـلك فهد"),
+        ("feen nafourat al malik fahad", "place", "king-fahd-fountain", "nafourat al malik fahad"),
+        ("is Red Sea Mall open", "place", "red-sea-mall", "Red Sea Mall"),
+        ("متى يفتح ريدسي مول", "place", "red-sea-mall", "ريدسي مول"),
+        ("ابغى اروح بالبلد", "place", "al-balad", "بالبلد"),
+        ("كيف اروح للبلد", "place", "al-balad", "للبلد"),
+        ("how do i get to historic jedah", "place", "al-balad", "historic jedah"),
+        ("ابغى مول قريب", "category", "mall", "مول"),
+        ("مطاعم في الحمراء", "district", "al-hamra", "الحمراء"),
+    ],
+)
+def test_finds_entities_with_original_offsets(gazetteer: Gazetteer, text: str, entity: str, value: str, surface: str) -> None:
+    found = [e for e in extract(gazetteer, text) if e.entity == entity]
+    assert found, text
+    assert found[0].value == value
+    assert text[found[0].start : found[0].end] == surface
+    assert found[0].text == surface
+
+
+def test_longest_match_wins_over_parts(gazetteer: Gazetteer) -> None:
+    found = extract(gazetteer, "mall of arabia timings")
+    assert [(e.entity, e.value) for e in found] == [("place", "mall-of-arabia")]
+
+
+@pytest.mark.parametrize("text", ["مولعة بالقهوة", "the smallest thing", "balady app", "مولد كهربائي"])
+def test_no_entity_inside_unrelated_words(gazetteer: Gazetteer, text: str) -> None:
+    assert [e for e in extract(gazetteer, text) if e.entity != "time"] == []
+
+
+def test_typo_gets_lower_confidence(gazetteer: Gazetteer) -> None:
+    exact = extract(gazetteer, "نافورة الملك فهد")[0]
+    typo = extract(gazetteer, "نافورت الملك فهد")[0]
+    assert exact.value == typo.value == "king-fahd-fountain"
+    assert exact.confidence == 1.0
+    assert 0.8 <= typo.confidence < 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "surfaces"),
+    [
+        ("متى يفتح بكرة", ["بكرة"]),
+        ("مفتوح الحين؟", ["الحين"]),
+        ("is it open on Friday at 9 pm", ["on Friday", "9 pm"]),
+        ("يفتح ٩ الليل؟", ["٩ الليل"]),
+        ("دوامهم في رمضان", ["في رمضان"]),
+        ("open tomorrow", ["tomorrow"]),
+    ],
+)
+def test_time_phrases(gazetteer: Gazetteer, text: str, surfaces: list[str]) -> None:
+    found = [e for e in extract(gazetteer, text) if e.entity == "time"]
+    assert [text[e.start : e.end] for e in found] == surfaces
