@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from knowledge.hours import check_expression
 
@@ -39,6 +39,15 @@ ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 
+
+
+def _e164(phone: str) -> str:
+    if not E164.match(phone):
+        raise ValueError(f"{phone!r} is not E.164 (write +966 and the number without its leading 0)")
+    return phone
+
+
+Phone = Annotated[str, AfterValidator(_e164), Field(description="E.164, e.g. +966126000000")]
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="kebab-case id, e.g. red-sea-mall")]
 
 
@@ -172,7 +181,7 @@ class Place(_Sourced):
     district: Id | None = Field(default=None, description="district id from data/districts.yml")
     location: Location | None = None
     address: Localized | None = None
-    phones: list[str] = Field(default_factory=list, description="E.164, e.g. +966126000000")
+    phones: list[Phone] = Field(default_factory=list)
     website: str | None = None
     email: str | None = None
     opening_hours: str | None = Field(default=None, description="OpenStreetMap opening_hours syntax")
@@ -183,14 +192,6 @@ class Place(_Sourced):
     tags: list[Id] = Field(default_factory=list)
 
     _hours = field_validator("opening_hours", "ramadan_hours")(_check_hours)
-
-    @field_validator("phones")
-    @classmethod
-    def _e164(cls, value: list[str]) -> list[str]:
-        for phone in value:
-            if not E164.match(phone):
-                raise ValueError(f"{phone!r} is not E.164 (write +966 and the number without its leading 0)")
-        return value
 
     @field_validator("website")
     @classmethod

@@ -80,7 +80,7 @@ def canonical_tokens(text: str) -> tuple[str, ...]:
 class Gazetteer:
     """Longest-match entity extraction over canonical tokens, with fuzzy tolerance for typos."""
 
-    def __init__(self, entries: Iterable[GazetteerEntry], fuzzy_cutoff: float = 84.0) -> None:
+    def __init__(self, entries: Iterable[GazetteerEntry], fuzzy_cutoff: float = 80.0) -> None:
         """Index ``entries``; tokens of four letters or more match with rapidfuzz ratio ≥ ``fuzzy_cutoff``."""
         self.phrases: dict[tuple[str, ...], GazetteerEntry] = {}
         for entry in entries:

@@ -24,7 +24,7 @@ def test_valid_data_loads_without_issues(data_dir: Path) -> None:
     assert result.issues == []
     assert [p.id for p in result.kb.places] == ["king-fahd-fountain", "red-sea-mall", "mall-of-arabia", "al-balad"]
     assert result.kb.services[0].phone == "940"
-    assert result.kb.origin["red-sea-mall"].line == 10
+    assert result.kb.origin["red-sea-mall"].line == 11
 
 
 def test_bundled_data_is_valid() -> None:
@@ -42,7 +42,7 @@ def _broken(tmp_path: Path, old: str, new: str) -> list[str]:
 def test_bad_hours_report_line_field_and_caret(tmp_path: Path) -> None:
     errors = _broken(tmp_path, '"Mo-Su 18:00-24:00"', '"Mo-Su 18:00-2400"')
     assert len(errors) == 1
-    assert errors[0].startswith("data/places/main.yml:9: opening_hours: not valid OpenStreetMap opening_hours")
+    assert errors[0].startswith("data/places/main.yml:8: opening_hours: not valid OpenStreetMap opening_hours")
     assert "^" in errors[0]
     assert "(in king-fahd-fountain)" in errors[0]
 
@@ -61,7 +61,7 @@ def test_duplicate_id_across_files_names_both_places(tmp_path: Path) -> None:
     again = "places:\n  - id: al-balad\n    name: {ar: البلد, en: Balad}\n    categories: [landmark]\n    source: x\n    last_verified: 2026-11-01\n"
     data = write_data(tmp_path, extra={"more.yml": again})
     errors = [str(i) for i in load_knowledge(data, today=TODAY).errors]
-    assert errors == ["data/places/more.yml:2: id: duplicate id 'al-balad'; first defined at data/places/main.yml:35"]
+    assert errors == ["data/places/more.yml:2: id: duplicate id 'al-balad'; first defined at data/places/main.yml:28"]
 
 
 def test_bad_yaml_reports_its_line(tmp_path: Path) -> None:
@@ -85,9 +85,9 @@ def test_phone_bbox_missing_source_unknown_field(tmp_path: Path) -> None:
         "data/places/main.yml:17: phones[0]: '0122345678' is not E.164 "
         "(write +966 and the number without its leading 0) (in red-sea-mall)"
     )
-    assert errors[1].startswith("data/places/main.yml:27: location: (39.156, 21.633) is outside Jeddah's bounding box")
-    assert errors[2] == "data/places/main.yml:35: source: required field is missing (in al-balad)"
-    assert errors[3] == "data/places/main.yml:40: sauce: unknown field (check its spelling; see `dalil kb schema`) (in al-balad)"
+    assert errors[1].startswith("data/places/main.yml:25: location: (39.156, 21.633) is outside Jeddah's bounding box")
+    assert errors[2] == "data/places/main.yml:28: source: required field is missing (in al-balad)"
+    assert errors[3] == "data/places/main.yml:33: sauce: unknown field (check its spelling; see `dalil kb schema`) (in al-balad)"
     assert len(errors) == 4
 
 
