@@ -24,10 +24,19 @@ from knowledge.schema import Aliases, Location, Name, Place
 from knowledge.store import Store, build_index, make_engine
 from nlu.normalize import fold
 
-AR_WORDS = "مطعم مقهى صيدلية مول سوق حديقة مسجد مستشفى فندق مركز بيت برج شارع دار ركن واحة نخيل بحر لؤلؤ".split()
-AR_NAMES = "الريان النخبة السلام الفيصل الأندلس الروضة الحمراء الشاطئ الزهراء النسيم الصفا المروة الخالدية البوادي الربوة".split()
-EN_WORDS = "cafe pharmacy mall souq park mosque hospital hotel centre house tower corner oasis palm pearl".split()
-EN_NAMES = "rayyan nukhba salam faisal andalus rawdah hamra shati zahra naseem safa marwah khalidiyah bawadi rabwah".split()
+AR_WORDS = (  # noqa: SIM905
+    "مطعم مقهى صيدلية مول سوق حديقة مسجد مستشفى فندق مركز بيت برج شارع دار ركن واحة نخيل بحر لؤلؤ"
+).split()
+AR_NAMES = (  # noqa: SIM905
+    "الريان النخبة السلام الفيصل الأندلس الروضة الحمراء الشاطئ الزهراء النسيم"
+    " الصفا المروة الخالدية البوادي الربوة"
+).split()
+EN_WORDS = (  # noqa: SIM905
+    "cafe pharmacy mall souq park mosque hospital hotel centre house tower corner oasis palm pearl"
+).split()
+EN_NAMES = (  # noqa: SIM905
+    "rayyan nukhba salam faisal andalus rawdah hamra shati zahra naseem safa marwah khalidiyah bawadi rabwah"
+).split()
 
 
 def generate(n: int, categories: list[str], seed: int = 7) -> list[Place]:
@@ -76,8 +85,13 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
 def run(n: int, postgres_url: str | None) -> dict[str, Any]:
     """Run every measurement and return the results."""
     real = load_knowledge(Path("data")).kb
-    kb = KnowledgeBase(places=generate(n, [c.id for c in real.categories]), categories=real.categories,
-                       districts=real.districts, services=real.services, digest="bench")
+    kb = KnowledgeBase(
+        places=generate(n, [c.id for c in real.categories]),
+        categories=real.categories,
+        districts=real.districts,
+        services=real.services,
+        digest="bench",
+    )
     results: dict[str, Any] = {"places": n}
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
@@ -107,14 +121,20 @@ def run(n: int, postgres_url: str | None) -> dict[str, Any]:
     queries = []
     for _ in range(500):
         w, m = rng.randrange(len(AR_WORDS)), rng.randrange(len(AR_NAMES))
-        queries.append(rng.choice([f"{AR_WORDS[w]} {AR_NAMES[m]}", f"{EN_NAMES[m]} {EN_WORDS[w]}", AR_NAMES[m][2:] + "ه"]))
+        queries.append(
+            rng.choice(
+                [f"{AR_WORDS[w]} {AR_NAMES[m]}", f"{EN_NAMES[m]} {EN_WORDS[w]}", AR_NAMES[m][2:] + "ه"]
+            )
+        )
     query_iter = iter(queries * 4)
     results["search"] = percentiles(timed(lambda: store.search(next(query_iter)), 2000))
     points = [(rng.uniform(21.3, 21.85), rng.uniform(39.1, 39.3)) for _ in range(2000)]
     point_iter = iter(points)
     results["nearest"] = percentiles(timed(lambda: store.nearest(*next(point_iter)), 2000))
     point_iter = iter(points)
-    results["nearest_category"] = percentiles(timed(lambda: store.nearest(*next(point_iter), category="pharmacy"), 2000))
+    results["nearest_category"] = percentiles(
+        timed(lambda: store.nearest(*next(point_iter), category="pharmacy"), 2000)
+    )
     return results
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from knowledge.loader import load_knowledge
 from knowledge.store import Store
-from nlu.embedded import EmbeddedParser, training_texts
 from nlu.classifier import train_intent_model
+from nlu.embedded import EmbeddedParser, training_texts
 from nlu.gazetteer import Gazetteer
 from nlu.normalize import fold
 from nlu.training_data import data_files, load_training_data
@@ -32,7 +32,9 @@ def main(train_dir: str, test_dir: str, data_dir: str = "data") -> None:
     train_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp) / "m.npz")
-    parser = EmbeddedParser(model, Gazetteer.from_store(store, train.synonyms), train.lookups.get("arabizi_marker", ()))
+    parser = EmbeddedParser(
+        model, Gazetteer.from_store(store, train.synonyms), train.lookups.get("arabizi_marker", ())
+    )
     test = load_training_data(data_files(test_dir)).examples
     for example in test[:50]:
         parser.parse(example.text)  # warm caches, as a serving process would be
@@ -40,19 +42,24 @@ def main(train_dir: str, test_dir: str, data_dir: str = "data") -> None:
     for _ in range(5):
         for example in test:
             begin = time.perf_counter()
-            result = parser.parse(example.text)
+            parser.parse(example.text)
             latencies.append(time.perf_counter() - begin)
     for example in test:
         predictions.append(parser.parse(example.text).to_dict())
     latencies.sort()
-    print(json.dumps({
-        "engine": "embedded",
-        "train_s": round(train_s, 3),
-        "parse_p50_ms": round(latencies[len(latencies) // 2] * 1000, 4),
-        "parse_p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 4),
-        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "predictions": predictions,
-    }, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "engine": "embedded",
+                "train_s": round(train_s, 3),
+                "parse_p50_ms": round(latencies[len(latencies) // 2] * 1000, 4),
+                "parse_p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 4),
+                "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "predictions": predictions,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -60,11 +60,19 @@ def _parse_from(prediction: dict[str, Any]) -> Parse:
     name = str(intent.get("name") or "out_of_scope")
     name = "out_of_scope" if name == "nlu_fallback" else name
     entities = tuple(
-        Entity(str(e["entity"]), str(e.get("value")), int(e.get("start") or 0), int(e.get("end") or 0), "",
-               float(e.get("confidence_entity") or e.get("confidence") or 1.0))
+        Entity(
+            str(e["entity"]),
+            str(e.get("value")),
+            int(e.get("start") or 0),
+            int(e.get("end") or 0),
+            "",
+            float(e.get("confidence_entity") or e.get("confidence") or 1.0),
+        )
         for e in prediction.get("entities") or []
     )
-    return Parse(prediction.get("text", ""), IntentScore(name, float(intent.get("confidence") or 0.0)), (), entities)
+    return Parse(
+        prediction.get("text", ""), IntentScore(name, float(intent.get("confidence") or 0.0)), (), entities
+    )
 
 
 def score(predictions: list[dict[str, Any]], examples: list[Example]) -> Report:
@@ -85,40 +93,74 @@ def run(keep_models: bool = False) -> dict[str, Any]:
         for path in data_files(ROOT / "data" / "nlu"):
             shutil.copy(path, train_dir / path.name)
         texts_file = tmp / "texts.json"
-        texts_file.write_text(json.dumps([e.text for e in test_examples], ensure_ascii=False), encoding="utf-8")
+        texts_file.write_text(
+            json.dumps([e.text for e in test_examples], ensure_ascii=False), encoding="utf-8"
+        )
 
         start = time.perf_counter()
         subprocess.run(
-            [str(rasa), "train", "nlu", "--config", str(ROOT / "config.yml"), "--nlu", str(train_dir),
-             "--out", str(tmp / "models"), "--fixed-model-name", "diet"],
-            check=True, cwd=tmp, stdout=subprocess.DEVNULL,
+            [
+                str(rasa),
+                "train",
+                "nlu",
+                "--config",
+                str(ROOT / "config.yml"),
+                "--nlu",
+                str(train_dir),
+                "--out",
+                str(tmp / "models"),
+                "--fixed-model-name",
+                "diet",
+            ],
+            check=True,
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
         )
         rasa_train_s = time.perf_counter() - start
         model = next((tmp / "models").glob("diet*.tar.gz"))
         if keep_models:
             shutil.copy(model, ROOT / "bench" / model.name)
         out = subprocess.run(
-            [str(VENV / "bin" / "python"), str(ROOT / "bench" / "rasa_predict.py"), str(model), str(texts_file)],
-            check=True, capture_output=True, text=True, cwd=tmp,
+            [
+                str(VENV / "bin" / "python"),
+                str(ROOT / "bench" / "rasa_predict.py"),
+                str(model),
+                str(texts_file),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=tmp,
         )
         rasa_run = json.loads(out.stdout.strip().splitlines()[-1])
         rasa_run["train_s"] = round(rasa_train_s, 2)
 
         out = subprocess.run(
-            [sys.executable, "-m", "bench.nlu_predict", str(train_dir), str(ROOT / "data" / "nlu" / "test"),
-             str(ROOT / "data")],
-            check=True, capture_output=True, text=True, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "bench.nlu_predict",
+                str(train_dir),
+                str(ROOT / "data" / "nlu" / "test"),
+                str(ROOT / "data"),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
         embedded_run = json.loads(out.stdout.strip().splitlines()[-1])
 
     for run_result in (embedded_run, rasa_run):
         report = score(run_result.pop("predictions"), test_examples)
-        run_result.update({
-            "accuracy": round(report.accuracy, 4),
-            "macro_f1": round(report.macro_f1, 4),
-            "place_recall": report.entities.get("place", {}).get("recall", 0.0),
-            "entity_f1": report.entities.get("all", {}).get("f1", 0.0),
-        })
+        run_result.update(
+            {
+                "accuracy": round(report.accuracy, 4),
+                "macro_f1": round(report.macro_f1, 4),
+                "place_recall": report.entities.get("place", {}).get("recall", 0.0),
+                "entity_f1": report.entities.get("all", {}).get("f1", 0.0),
+            }
+        )
         results[run_result["engine"]] = run_result
     e, r = results["embedded"], results["rasa-diet"]
     results["ratios"] = {
@@ -131,20 +173,33 @@ def run(keep_models: bool = False) -> dict[str, Any]:
 
 def markdown(results: dict[str, Any]) -> str:
     """The results as a table for docs/benchmarks.md."""
-    rows = [("accuracy", "{:.2%}"), ("macro_f1", "{:.4f}"), ("place_recall", "{:.4f}"), ("entity_f1", "{:.4f}"),
-            ("train_s", "{:.2f} s"), ("parse_p50_ms", "{:.3f} ms"), ("parse_p99_ms", "{:.3f} ms"), ("rss_mb", "{:.0f} MB")]
+    rows = [
+        ("accuracy", "{:.2%}"),
+        ("macro_f1", "{:.4f}"),
+        ("place_recall", "{:.4f}"),
+        ("entity_f1", "{:.4f}"),
+        ("train_s", "{:.2f} s"),
+        ("parse_p50_ms", "{:.3f} ms"),
+        ("parse_p99_ms", "{:.3f} ms"),
+        ("rss_mb", "{:.0f} MB"),
+    ]
     e, r = results["embedded"], results["rasa-diet"]
     lines = ["| metric | Dalil embedded | Rasa 3.6 DIET |", "|---|---|---|"]
     lines += [f"| {name} | {fmt.format(e[name])} | {fmt.format(r[name])} |" for name, fmt in rows]
     ratios = results["ratios"]
-    lines += ["", f"Held-out examples: {results['held_out_examples']}. Parse {ratios['parse_speedup_p50']}× faster "
-              f"(p50), training {ratios['train_speedup']}× faster, memory {ratios['memory_ratio']:.2f}× of Rasa's."]
+    lines += [
+        "",
+        f"Held-out examples: {results['held_out_examples']}. Parse {ratios['parse_speedup_p50']}× faster "
+        f"(p50), training {ratios['train_speedup']}× faster, memory {ratios['memory_ratio']:.2f}× of Rasa's.",
+    ]
     return "\n".join(lines)
 
 
 def main() -> None:
     """Run and print."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table too")
     parser.add_argument("--keep-models", action="store_true", help="copy the trained Rasa model into bench/")
     args = parser.parse_args()

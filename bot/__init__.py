@@ -1,0 +1,1 @@
+"""Dalil's conversation engine: messages in, channel-neutral replies out; CLI and HTTP app."""

@@ -48,7 +48,7 @@ class Formatter:
         return f"{hour % 12 or 12}:{minute:02d} {suffix}"
 
     def day_name(self, moment: datetime, now: datetime) -> str:
-        """"today", "tomorrow" or the weekday name."""
+        """Today, tomorrow or the weekday name."""
         delta = (moment.date() - now.date()).days
         if delta == 0:
             return str(self.texts.raw(self.lang, "today"))
@@ -69,7 +69,7 @@ class Formatter:
         return eastern_digits(joined) if self.eastern else joined
 
     def status(self, state: HoursState, now: datetime) -> str:
-        """"Open now · closes at 11:00 PM", "Closed now · opens tomorrow at 10:00 AM", …"""
+        """The open/closed line: "Open now · closes at 11:00 PM", "Closed · opens tomorrow at 10:00 AM"."""
         if state.status is Status.UNKNOWN:
             return self.t("hours_unknown_short")
         if state.status is Status.OPEN:
@@ -96,7 +96,7 @@ class Formatter:
         return line
 
     def distance(self, metres: float) -> str:
-        """"350 m" / "2.4 km"."""
+        """A distance as "350 m" or "2.4 km"."""
         if metres < 1000:
             return self.t("distance_m", n=f"{round(metres / 10) * 10:.0f}")
         return self.t("distance_km", n=f"{metres / 1000:.1f}")
@@ -109,7 +109,7 @@ class Formatter:
         return district.name.ar if self.lang == "ar" else district.name.en
 
     def card(self, place: Place, hours: Hours, now: datetime) -> PlaceCard:
-        """The full place card: status, district, address, phone, website, today's hours, map, checked date."""
+        """The place card: status, district, address, phone, website, today's hours, map, checked date."""
         lines: list[str] = []
         if hours.known:
             lines.append(self.status(hours.state(now), now))

@@ -81,7 +81,9 @@ def queue(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         print(f"released {args.ref}: automatic answers resume for that user")
         return 0
-    table = {"handoff": "handoffs", "feedback": "feedback", "reports": "reports", "unanswered": "unanswered"}[args.command]
+    table = {"handoff": "handoffs", "feedback": "feedback", "reports": "reports", "unanswered": "unanswered"}[
+        args.command
+    ]
     rows = records.list_table(table, open_only=not getattr(args, "all", False), limit=args.limit)
     if table == "handoffs":
         for row in rows:

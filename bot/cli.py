@@ -48,14 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     nearest.add_argument("--json", action="store_true")
     schema = kb_sub.add_parser("schema", help="write JSON Schemas of the data files for editors")
     schema.add_argument("--out", type=Path, default=Path("schema"), help="directory (default: schema/)")
-    schema.add_argument("--print", dest="print_kind", choices=kb_commands.SCHEMA_KINDS, help="print one to stdout")
+    schema.add_argument(
+        "--print", dest="print_kind", choices=kb_commands.SCHEMA_KINDS, help="print one to stdout"
+    )
     nlu = commands.add_parser("nlu", help="NLU model: train, evaluate")
     nlu_sub = nlu.add_subparsers(dest="nlu_command", required=True, metavar="NLU_COMMAND")
     train = nlu_sub.add_parser("train", help="train the embedded model (only when the data changed)")
     train.add_argument("--force", action="store_true", help="train even if a matching model exists")
     evaluate = nlu_sub.add_parser("evaluate", help="accuracy, macro-F1, per-intent report, entity P/R")
     evaluate.add_argument("--data", type=Path, help="a Rasa NLU file or folder (default: data/nlu/test)")
-    evaluate.add_argument("--cv", type=int, metavar="K", help="k-fold cross-validation on the training data instead")
+    evaluate.add_argument(
+        "--cv", type=int, metavar="K", help="k-fold cross-validation on the training data instead"
+    )
     evaluate.add_argument("--json", action="store_true")
 
     commands.add_parser("chat", help="chat with Dalil in the terminal (bundled data, no accounts)")
@@ -72,8 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
 
-    for name, what in (("handoff", "hand-off requests"), ("feedback", '"this is wrong" reports'),
-                       ("reports", "problem reports"), ("unanswered", "questions Dalil could not answer")):
+    for name, what in (
+        ("handoff", "hand-off requests"),
+        ("feedback", '"this is wrong" reports'),
+        ("reports", "problem reports"),
+        ("unanswered", "questions Dalil could not answer"),
+    ):
         review = commands.add_parser(name, help=f"review {what}")
         actions = review.add_subparsers(dest="action", required=True, metavar="ACTION")
         listing = actions.add_parser("list", help=f"list {what}")
@@ -98,7 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"dalil: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=settings.log_level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     if args.command == "kb":
         handler = {
             "validate": kb_commands.validate,
@@ -110,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         }[args.kb_command]
         return handler(settings, args)
     if args.command == "nlu":
-        nlu_handler = {"train": nlu_commands.train_command, "evaluate": nlu_commands.evaluate_command}[args.nlu_command]
+        nlu_handler = {"train": nlu_commands.train_command, "evaluate": nlu_commands.evaluate_command}[
+            args.nlu_command
+        ]
         return nlu_handler(settings, args)
     if args.command in ("handoff", "feedback", "reports", "unanswered"):
         return chat_commands.queue(settings, args)

@@ -47,7 +47,12 @@ HANDLERS: Mapping[str, Handler] = {
 }
 PLACE_INTENTS = frozenset({"place_info", "opening_hours", "contact_info", "directions"})
 # When the intent is unsure, an entity says more about what the person wants than a guess does.
-_BY_ENTITY = {"place": "place_info", "service": "municipal_service", "category": "find_place", "district": "find_place"}
+_BY_ENTITY = {
+    "place": "place_info",
+    "service": "municipal_service",
+    "category": "find_place",
+    "district": "find_place",
+}
 _EASTERN = re.compile(r"[٠-٩۰-۹]")
 _WESTERN = re.compile(r"[0-9]")
 _CHOICE_NUMBER = re.compile(r"^\s*([0-9٠-٩]{1,2})\s*$")
@@ -88,8 +93,13 @@ class Engine:
             self.metrics.turn_seconds.labels(incoming.channel).observe(seconds)
         log.info(
             "turn",
-            extra={"user": key, "channel": incoming.channel, "intent": intent, "replies": len(replies),
-                   "ms": round(seconds * 1000, 2)},
+            extra={
+                "user": key,
+                "channel": incoming.channel,
+                "intent": intent,
+                "replies": len(replies),
+                "ms": round(seconds * 1000, 2),
+            },
         )
         return replies
 
@@ -97,7 +107,9 @@ class Engine:
         sender = Sender(key, incoming.channel)
         if state.handoff and not self._handoff_released(state):
             if incoming.text or incoming.location or incoming.attachment:
-                self.services.records.add_handoff_message(state.handoff_ref or "", incoming.text or "(location/photo)")
+                self.services.records.add_handoff_message(
+                    state.handoff_ref or "", incoming.text or "(location/photo)"
+                )
             return [], "paused_for_handoff"
         released = state.handoff
         if released:
@@ -124,7 +136,12 @@ class Engine:
         if state.lang_locked and state.lang:
             return state.lang
         detected = parse.lang if parse.text and any(ch.isalpha() for ch in parse.text) else None
-        lang = detected or state.lang or (incoming.lang_hint if incoming.lang_hint in ("ar", "en") else None) or "ar"
+        lang = (
+            detected
+            or state.lang
+            or (incoming.lang_hint if incoming.lang_hint in ("ar", "en") else None)
+            or "ar"
+        )
         state.lang = lang
         return lang
 
@@ -141,9 +158,13 @@ class Engine:
         if incoming.location is not None:
             state.location = [incoming.location.lat, incoming.location.lon, turn.now.timestamp()]
             if kind == "nearest":
-                return places.show_location_results(turn, (incoming.location.lat, incoming.location.lon), pending.get("category"))
+                return places.show_location_results(
+                    turn, (incoming.location.lat, incoming.location.lon), pending.get("category")
+                )
             if not incoming.text:
-                return places.show_location_results(turn, (incoming.location.lat, incoming.location.lon), None)
+                return places.show_location_results(
+                    turn, (incoming.location.lat, incoming.location.lon), None
+                )
         if kind == "choose_place":
             chosen = self._numbered_choice(turn, pending)
             if chosen is not None:
@@ -176,7 +197,14 @@ class Engine:
         if turn.state.pending and turn.state.pending.get("kind") == "need_place":
             hits = turn.store.search(turn.incoming.text, lang=turn.lang, limit=1, min_score=80)
             if hits:
-                turn.parse = replace(parse, entities=(Entity("place", hits[0].place.id, 0, len(parse.text), parse.text, hits[0].score / 100),))
+                turn.parse = replace(
+                    parse,
+                    entities=(
+                        Entity(
+                            "place", hits[0].place.id, 0, len(parse.text), parse.text, hits[0].score / 100
+                        ),
+                    ),
+                )
                 return str(turn.state.pending.get("intent", "place_info"))
         return "out_of_scope"
 
@@ -198,7 +226,11 @@ class Engine:
             if place is None:
                 return None
             if intent is None:
-                intent = str(pending.get("intent", "place_info")) if pending.get("kind") == "choose_place" else "place_info"
+                intent = (
+                    str(pending.get("intent", "place_info"))
+                    if pending.get("kind") == "choose_place"
+                    else "place_info"
+                )
             turn.state.pending = None
             turn.parse = replace(turn.parse, entities=(Entity("place", place.id, 0, 0, "", 1.0, "payload"),))
             return self.handlers[intent if intent in PLACE_INTENTS else "place_info"](turn)
@@ -216,4 +248,3 @@ class Engine:
             service = turn.store.services.get(value)
             return None if service is None else services.service_card(turn, service)
         return None
-

@@ -61,13 +61,14 @@ def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "wh
     async def readyz() -> JSONResponse:
         checks = {"knowledge": bool(app.store.places), "nlu": app.parser is not None}
         try:
+
             def ping_db() -> None:
                 with app.knowledge.engine.connect() as conn:
                     conn.execute(sql("select 1"))
 
             await asyncio.to_thread(ping_db)
             checks["database"] = True
-        except Exception:  # noqa: BLE001 - readiness reports, it does not raise
+        except Exception:
             checks["database"] = False
         checks["state"] = await app.states.ping()
         ok = all(checks.values())
@@ -75,7 +76,9 @@ def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "wh
 
     @api.get("/metrics", tags=["ops"], summary="Prometheus metrics")
     async def metrics() -> Response:
-        return PlainTextResponse(generate_latest(app.metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST)
+        return PlainTextResponse(
+            generate_latest(app.metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST
+        )
 
     for name in channels:
         try:

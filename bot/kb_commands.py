@@ -18,7 +18,12 @@ from knowledge.schema import Category, District, Place, Service
 __all__ = ["SCHEMA_KINDS", "build", "nearest", "schema", "search", "stats", "validate"]
 
 SCHEMA_KINDS = ("places", "categories", "districts", "services")
-_MODELS: dict[str, type[BaseModel]] = {"places": Place, "categories": Category, "districts": District, "services": Service}
+_MODELS: dict[str, type[BaseModel]] = {
+    "places": Place,
+    "categories": Category,
+    "districts": District,
+    "services": Service,
+}
 
 
 def _report(result: LoadResult) -> None:
@@ -77,7 +82,9 @@ def _place_line(place: Place, extra: str) -> str:
 def search(settings: Settings, args: argparse.Namespace) -> int:
     """Fuzzy search by name; exit 1 when nothing matches."""
     store = KnowledgeService(settings).store()
-    hits = store.search(args.text, lang=args.lang, category=args.category, district=args.district, limit=args.limit)
+    hits = store.search(
+        args.text, lang=args.lang, category=args.category, district=args.district, limit=args.limit
+    )
     if args.json:
         rows = [{"id": h.place.id, "score": round(h.score, 1), "matched": h.matched} for h in hits]
         print(json.dumps(rows, ensure_ascii=False))

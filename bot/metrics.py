@@ -15,14 +15,26 @@ class Metrics:
     def __init__(self) -> None:
         """A fresh registry."""
         self.registry = CollectorRegistry()
-        self.turns = Counter("dalil_turns_total", "Messages answered", ["channel", "intent"], registry=self.registry)
+        self.turns = Counter(
+            "dalil_turns_total", "Messages answered", ["channel", "intent"], registry=self.registry
+        )
         self.turn_seconds = Histogram(
-            "dalil_turn_seconds", "Time to answer one message", ["channel"], buckets=_LATENCY_BUCKETS_S, registry=self.registry
+            "dalil_turn_seconds",
+            "Time to answer one message",
+            ["channel"],
+            buckets=_LATENCY_BUCKETS_S,
+            registry=self.registry,
         )
         self.parses = Counter("dalil_parses_total", "Texts parsed via /model/parse", registry=self.registry)
         self.deliveries = Counter(
-            "dalil_deliveries_total", "Outgoing channel messages", ["channel", "outcome"], registry=self.registry
+            "dalil_deliveries_total",
+            "Outgoing channel messages",
+            ["channel", "outcome"],
+            registry=self.registry,
         )
         self.webhooks = Counter(
-            "dalil_webhooks_total", "Incoming webhook requests", ["channel", "outcome"], registry=self.registry
+            "dalil_webhooks_total",
+            "Incoming webhook requests",
+            ["channel", "outcome"],
+            registry=self.registry,
         )

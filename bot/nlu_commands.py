@@ -67,5 +67,6 @@ def parse_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     print(f"intent: {result.intent.name} ({result.intent.confidence:.2f})   lang: {result.lang}")
     for entity in result.entities:
-        print(f"  {entity.entity}: {entity.value}  [{entity.start}:{entity.end}] {entity.text!r} ({entity.confidence:.2f})")
+        span = f"[{entity.start}:{entity.end}] {entity.text!r}"
+        print(f"  {entity.entity}: {entity.value}  {span} ({entity.confidence:.2f})")
     return 0

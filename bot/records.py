@@ -1,4 +1,6 @@
-"""What people send that must not be lost: problem reports, "this is wrong" feedback, hand-off requests,
+"""What people send that must not be lost: reports, feedback, hand-offs and unanswered questions.
+
+Problem reports, "this is wrong" feedback, hand-off requests,
 and questions Dalil could not answer (for editors). Stored in the same database as the knowledge index,
 in tables that index rebuilds never touch.
 """
@@ -121,37 +123,75 @@ class Records:
         self.engine = engine
         metadata.create_all(engine)
 
-    def add_report(self, sender: Sender, what: str, where_text: str | None, lat: float | None, lon: float | None,
-                   attachment: str | None, lang: str) -> str:
+    def add_report(
+        self,
+        sender: Sender,
+        what: str,
+        where_text: str | None,
+        lat: float | None,
+        lon: float | None,
+        attachment: str | None,
+        lang: str,
+    ) -> str:
         """Store a problem report; returns its reference."""
         ref = new_reference("R")
         with self.engine.begin() as conn:
-            conn.execute(insert(reports).values(
-                ref=ref, user_key=sender.user_key, channel=sender.channel, what=what, where_text=where_text,
-                lat=lat, lon=lon, attachment=attachment, lang=lang, status="new", created_at=datetime.now(UTC)))
+            conn.execute(
+                insert(reports).values(
+                    ref=ref,
+                    user_key=sender.user_key,
+                    channel=sender.channel,
+                    what=what,
+                    where_text=where_text,
+                    lat=lat,
+                    lon=lon,
+                    attachment=attachment,
+                    lang=lang,
+                    status="new",
+                    created_at=datetime.now(UTC),
+                )
+            )
         return ref
 
     def add_feedback(self, sender: Sender, place_id: str | None, field: str | None, text: str) -> int:
         """Store a "this is wrong" note; returns its id."""
         with self.engine.begin() as conn:
-            result = conn.execute(insert(feedback).values(
-                user_key=sender.user_key, channel=sender.channel, place_id=place_id, field=field, text=text,
-                created_at=datetime.now(UTC)))
-            return int(result.inserted_primary_key[0])
+            result = conn.execute(
+                insert(feedback).values(
+                    user_key=sender.user_key,
+                    channel=sender.channel,
+                    place_id=place_id,
+                    field=field,
+                    text=text,
+                    created_at=datetime.now(UTC),
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None  # noqa: S101 - an INSERT always has one
+            return int(key[0])
 
     def add_handoff(self, sender: Sender, user_id: str, text: str) -> str:
         """Record a request to talk to a person; returns its reference."""
         ref = new_reference("H")
         with self.engine.begin() as conn:
-            conn.execute(insert(handoffs).values(
-                ref=ref, user_key=sender.user_key, channel=sender.channel, user_id=user_id, text=text,
-                created_at=datetime.now(UTC)))
+            conn.execute(
+                insert(handoffs).values(
+                    ref=ref,
+                    user_key=sender.user_key,
+                    channel=sender.channel,
+                    user_id=user_id,
+                    text=text,
+                    created_at=datetime.now(UTC),
+                )
+            )
         return ref
 
     def release_handoff(self, ref: str) -> dict[str, Any] | None:
         """Mark a hand-off as released; returns it (with channel and user id) or None if unknown/released."""
         with self.engine.begin() as conn:
-            row = conn.execute(select(handoffs).where(handoffs.c.ref == ref, handoffs.c.released_at.is_(None))).first()
+            row = conn.execute(
+                select(handoffs).where(handoffs.c.ref == ref, handoffs.c.released_at.is_(None))
+            ).first()
             if row is None:
                 return None
             conn.execute(update(handoffs).where(handoffs.c.ref == ref).values(released_at=datetime.now(UTC)))
@@ -166,28 +206,42 @@ class Records:
     def add_handoff_message(self, ref: str, text: str) -> None:
         """Keep a message sent while a person is handling the conversation."""
         with self.engine.begin() as conn:
-            conn.execute(insert(handoff_messages).values(ref=ref, text=text[:4000], created_at=datetime.now(UTC)))
+            conn.execute(
+                insert(handoff_messages).values(ref=ref, text=text[:4000], created_at=datetime.now(UTC))
+            )
 
     def add_unanswered(self, sender: Sender, text: str, intent: str, confidence: float, lang: str) -> None:
         """Log a question Dalil could not answer, for editors."""
         with self.engine.begin() as conn:
-            conn.execute(insert(unanswered).values(
-                user_key=sender.user_key, channel=sender.channel, text=text[:2000], intent=intent,
-                confidence=confidence, lang=lang, created_at=datetime.now(UTC)))
+            conn.execute(
+                insert(unanswered).values(
+                    user_key=sender.user_key,
+                    channel=sender.channel,
+                    text=text[:2000],
+                    intent=intent,
+                    confidence=confidence,
+                    lang=lang,
+                    created_at=datetime.now(UTC),
+                )
+            )
 
     def count_ask(self, place_id: str) -> None:
         """Count one question about a place (editors re-verify the most asked first)."""
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             changed = conn.execute(
-                update(asked).where(asked.c.place_id == place_id).values(count=asked.c.count + 1, last_asked_at=now)
+                update(asked)
+                .where(asked.c.place_id == place_id)
+                .values(count=asked.c.count + 1, last_asked_at=now)
             ).rowcount
             if not changed:
                 conn.execute(insert(asked).values(place_id=place_id, count=1, last_asked_at=now))
 
     def list_table(self, table: str, open_only: bool = True, limit: int = 100) -> list[dict[str, Any]]:
         """Rows of one queue (``reports``, ``feedback``, ``handoffs``, ``unanswered``), newest first."""
-        chosen = {"reports": reports, "feedback": feedback, "handoffs": handoffs, "unanswered": unanswered}[table]
+        chosen = {"reports": reports, "feedback": feedback, "handoffs": handoffs, "unanswered": unanswered}[
+            table
+        ]
         query = select(chosen).order_by(chosen.c.id.desc()).limit(limit)
         if open_only and chosen is handoffs:
             query = query.where(handoffs.c.released_at.is_(None))

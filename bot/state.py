@@ -8,6 +8,7 @@ keys or logs. ``lock(user)`` serialises concurrent messages of one user: in-proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -127,7 +128,7 @@ class MemoryStateStore:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             yield
-        if not lock.locked() and not lock._waiters:  # noqa: SLF001 - drop idle locks so the dict stays small
+        if not lock.locked() and not lock._waiters:
             self._locks.pop(key, None)
 
     async def ping(self) -> bool:  # noqa: D102
@@ -168,17 +169,15 @@ class RedisStateStore:
                 yield
             finally:
                 if acquired:
-                    try:
+                    with contextlib.suppress(Exception):  # an expired lock is released already
                         await lock.release()
-                    except Exception:  # noqa: BLE001, S110 - an expired lock is released already
-                        pass
-        if not local.locked() and not local._waiters:  # noqa: SLF001
+        if not local.locked() and not local._waiters:
             self._local.pop(key, None)
 
     async def ping(self) -> bool:  # noqa: D102
         try:
             return bool(await self.client.ping())
-        except Exception:  # noqa: BLE001 - readiness is a yes/no question
+        except Exception:
             return False
 
     async def close(self) -> None:  # noqa: D102

@@ -50,7 +50,9 @@ class Texts:
     def load(cls, directory: Path) -> Texts:
         """Read ``ar.yml`` and ``en.yml`` from ``directory``."""
         yaml = YAML(typ="safe")
-        return cls({lang: yaml.load((directory / f"{lang}.yml").read_text(encoding="utf-8")) for lang in LANGS})
+        return cls(
+            {lang: yaml.load((directory / f"{lang}.yml").read_text(encoding="utf-8")) for lang in LANGS}
+        )
 
     def raw(self, lang: str, key: str) -> Any:
         """The stored value (string or list) for ``key``."""

@@ -170,4 +170,3 @@ def reply_to_dict(reply: Reply) -> dict[str, Any]:
     if isinstance(reply, PlaceCard):
         data["text"] = reply.text
     return {k: v for k, v in data.items() if v not in (None, (), [])}
-

@@ -32,8 +32,25 @@ _TODAY = re.compile(r"اليوم|today")
 _TONIGHT = re.compile(r"الليله|tonight|this evening")
 _MORNING_TODAY = re.compile(r"this morning")
 _RAMADAN = re.compile(r"رمضان|ramadan|ramadhan|ramzan")
-_HOUR = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|ص|م\b|صباحا|الصبح|الصباح|صباح|الظهر|ظهرا|العصر|المغرب|العشا|العشاء|المسا|المساء|مساء|مساءا|بالليل|الليل|ليلا)?")
-_EVENING = ("pm", "p.m.", "م", "العصر", "المغرب", "العشا", "العشاء", "المسا", "المساء", "مساء", "مساءا", "بالليل", "الليل", "ليلا")
+_HOUR = re.compile(
+    r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|ص|م\b|صباحا|الصبح|الصباح|صباح|الظهر|ظهرا|العصر|المغرب|العشا|العشاء|المسا|المساء|مساء|مساءا|بالليل|الليل|ليلا)?"
+)
+_EVENING = (
+    "pm",
+    "p.m.",
+    "م",
+    "العصر",
+    "المغرب",
+    "العشا",
+    "العشاء",
+    "المسا",
+    "المساء",
+    "مساء",
+    "مساءا",
+    "بالليل",
+    "الليل",
+    "ليلا",
+)
 _NOON = ("الظهر", "ظهرا")
 _WORDS = {"noon": 12, "midnight": 0, "نص الليل": 0, "منتصف الليل": 0}
 
@@ -66,9 +83,7 @@ def _hour(text: str) -> time | None:
         hour, minute, part = int(match.group(1)), int(match.group(2) or 0), match.group(3)
         if hour > 23 or minute > 59:
             continue
-        if part in _EVENING and hour < 12:
-            hour += 12
-        elif part in _NOON and hour < 6:
+        if (part in _EVENING and hour < 12) or (part in _NOON and hour < 6):
             hour += 12
         elif part in ("am", "a.m.") and hour == 12:
             hour = 0
@@ -107,7 +122,7 @@ def resolve_when(surfaces: Sequence[str], now: datetime) -> When:
         if day is None and moment < now - timedelta(minutes=30):
             moment += timedelta(days=1)  # "at 9 am" asked at 3 pm means tomorrow
         return When(at=moment, ramadan=ramadan, explicit=True)
-    if day is not None and day != now.date() or ramadan:
+    if (day is not None and day != now.date()) or ramadan:
         return When(day=day, ramadan=ramadan, explicit=True)
     if day == now.date() and not _NOW.search(text):
         return When(day=day, explicit=True)

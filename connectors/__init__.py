@@ -1,0 +1,1 @@
+"""Channel connectors: console, REST, Telegram, WhatsApp."""

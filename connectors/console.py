@@ -73,7 +73,12 @@ def render(replies: list[Reply], colour: bool = False) -> tuple[str, list[str]]:
         elif isinstance(reply, Choices):
             lines.append(reply.text)
             for choice in reply.options:
-                screen.option(lines, choice.title, choice.payload, f" — {choice.description}" if choice.description else "")
+                screen.option(
+                    lines,
+                    choice.title,
+                    choice.payload,
+                    f" — {choice.description}" if choice.description else "",
+                )
         elif isinstance(reply, QuickButtons):
             lines.append(reply.text)
             for button in reply.buttons:
@@ -93,8 +98,14 @@ class ConsoleChannel:
 
     name = "console"
 
-    def __init__(self, app: App, user_id: str = "console", stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
-                 colour: bool | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        user_id: str = "console",
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+        colour: bool | None = None,
+    ) -> None:
         """Chat on ``stdin``/``stdout``; colour when writing to a terminal (and ``NO_COLOR`` is unset)."""
         self.app = app
         self.user_id = user_id
@@ -110,7 +121,9 @@ class ConsoleChannel:
             return Incoming("console", self.user_id, location=point)
         if line.startswith("/lang"):
             target = line.split()[-1] if len(line.split()) > 1 else ""
-            return Incoming("console", self.user_id, text="English please" if target == "en" else "كلمني عربي")
+            return Incoming(
+                "console", self.user_id, text="English please" if target == "en" else "كلمني عربي"
+            )
         number = _NUMBER.match(line)
         if number and self.actions and 1 <= int(number.group(1)) <= len(self.actions):
             return Incoming("console", self.user_id, payload=self.actions[int(number.group(1)) - 1])
@@ -121,7 +134,9 @@ class ConsoleChannel:
     async def run(self, prompt: Callable[[], str] | None = None) -> None:
         """Chat until end of input or ``/quit``."""
         write = self.stdout.write
-        greeting, self.actions = render(await self.app.engine.handle(Incoming("console", self.user_id, text="مرحبا")), self.colour)
+        greeting, self.actions = render(
+            await self.app.engine.handle(Incoming("console", self.user_id, text="مرحبا")), self.colour
+        )
         write(greeting + "\n")
         while True:
             if prompt is not None:

@@ -1,5 +1,6 @@
-"""The Rasa REST channel: ``POST /webhooks/rest/webhook`` with Rasa's request and response shapes,
-so existing Rasa web chat widgets talk to Dalil unchanged.
+"""The Rasa REST channel: ``POST /webhooks/rest/webhook`` with Rasa's request and response shapes.
+
+So existing Rasa web chat widgets talk to Dalil unchanged.
 
 Request: ``{"sender": "id", "message": "text", "metadata": {"location": {"lat": .., "lon": ..}}}``.
 Response: ``[{"recipient_id": "id", "text": "...", "buttons": [{"title": "...", "payload": "..."}]}, …]``;
@@ -80,7 +81,11 @@ def render_rest(replies: list[Reply], recipient: str) -> list[dict[str, Any]]:
         elif isinstance(reply, Choices):
             message["text"] = reply.text
             message["buttons"] = [
-                {"title": c.title, "payload": c.payload, **({"description": c.description} if c.description else {})}
+                {
+                    "title": c.title,
+                    "payload": c.payload,
+                    **({"description": c.description} if c.description else {}),
+                }
                 for c in reply.options
             ]
         elif isinstance(reply, QuickButtons):
@@ -88,8 +93,13 @@ def render_rest(replies: list[Reply], recipient: str) -> list[dict[str, Any]]:
             message["buttons"] = [_button(b) for b in reply.buttons]
         elif isinstance(reply, LocationPin):
             message["text"] = f"📍 {reply.name}"
-            message["custom"] = {"type": "location", "lat": reply.lat, "lon": reply.lon, "name": reply.name,
-                                 "address": reply.address}
+            message["custom"] = {
+                "type": "location",
+                "lat": reply.lat,
+                "lon": reply.lon,
+                "name": reply.name,
+                "address": reply.address,
+            }
         elif isinstance(reply, RequestLocation):
             message["text"] = reply.text
             message["custom"] = {"type": "request_location", "button": reply.button}

@@ -1,0 +1,1 @@
+"""Jeddah knowledge: schema, YAML loader, store, search and opening hours."""

@@ -1,4 +1,4 @@
-"""Load and check the YAML knowledge under ``data/``, reporting every problem as ``file:line: field: message``.
+"""Load and check the YAML knowledge under ``data/``; each problem reads ``file:line: field: message``.
 
 Editors are not programmers: one run lists all problems at once, each pointing at the line to fix,
 instead of stopping at the first. Records with errors are left out of the result, so a caller that
@@ -145,7 +145,9 @@ class _FileReader:
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else 1
-            self.error(line, "(yaml)", f"{exc.problem or 'cannot parse'}{' ' + exc.context if exc.context else ''}")
+            self.error(
+                line, "(yaml)", f"{exc.problem or 'cannot parse'}{' ' + exc.context if exc.context else ''}"
+            )
             return
         except (OSError, UnicodeDecodeError) as exc:
             self.error(1, "(file)", f"cannot read: {exc}")
@@ -252,7 +254,9 @@ def load_knowledge(data_dir: Path | str, today: date | None = None) -> LoadResul
             key = (top_key, record_id)
             if key in seen:
                 first = seen[key]
-                reader.error(line, "id", f"duplicate id {record_id!r}; first defined at {first.path}:{first.line}")
+                reader.error(
+                    line, "id", f"duplicate id {record_id!r}; first defined at {first.path}:{first.line}"
+                )
                 continue
             seen[key] = Located(reader.name, line)
             if isinstance(record, Place):

@@ -40,7 +40,6 @@ E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 
 
-
 def _e164(phone: str) -> str:
     if not E164.match(phone):
         raise ValueError(f"{phone!r} is not E.164 (write +966 and the number without its leading 0)")
@@ -100,7 +99,9 @@ class Location(_Model):
     @model_validator(mode="after")
     def _inside_jeddah(self) -> Location:
         box = JEDDAH_BBOX
-        if not (box["lat_min"] <= self.lat <= box["lat_max"] and box["lon_min"] <= self.lon <= box["lon_max"]):
+        if not (
+            box["lat_min"] <= self.lat <= box["lat_max"] and box["lon_min"] <= self.lon <= box["lon_max"]
+        ):
             raise ValueError(
                 f"({self.lat}, {self.lon}) is outside Jeddah's bounding box "
                 f"(lat {box['lat_min']}–{box['lat_max']}, lon {box['lon_min']}–{box['lon_max']}); "
@@ -172,7 +173,7 @@ class _Sourced(_Model):
 
 
 class Place(_Sourced):
-    """A place people ask about: a landmark, mall, hospital, office, beach…"""
+    """A place people ask about: a landmark, mall, hospital, office or beach."""
 
     id: Id
     name: Name
@@ -220,7 +221,8 @@ class Category(_Model):
     name: Name
     synonyms: Aliases = Field(default_factory=Aliases, description="how people ask for it")
     osm: list[dict[str, str]] = Field(
-        default_factory=list, description='OSM tag sets that mean this category, e.g. {amenity: pharmacy}; "*" = any'
+        default_factory=list,
+        description='OSM tag sets that mean this category, e.g. {amenity: pharmacy}; "*" = any',
     )
 
 
@@ -253,7 +255,9 @@ class Service(_Sourced):
     aliases: Aliases = Field(default_factory=Aliases)
     description: Localized
     how_to: ServiceSteps = Field(default_factory=ServiceSteps)
-    channels: list[Literal["phone", "app", "web", "whatsapp", "in-person", "email"]] = Field(default_factory=list)
+    channels: list[Literal["phone", "app", "web", "whatsapp", "in-person", "email"]] = Field(
+        default_factory=list
+    )
     url: str | None = None
     phone: str | None = Field(default=None, description='E.164 or a short code such as "940"')
 

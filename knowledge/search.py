@@ -17,7 +17,16 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz
 
-__all__ = ["EARTH_RADIUS_M", "Fold", "GeoIndex", "NameEntry", "NameIndex", "casefold", "haversine_m", "strip_article"]
+__all__ = [
+    "EARTH_RADIUS_M",
+    "Fold",
+    "GeoIndex",
+    "NameEntry",
+    "NameIndex",
+    "casefold",
+    "haversine_m",
+    "strip_article",
+]
 
 Fold = Callable[[str], str]
 """Text → the form names are compared in (normalised, case-folded)."""
@@ -116,8 +125,10 @@ class NameIndex:
             entry = self.entries[i]
             if allowed is not None and not allowed(entry.owner):
                 continue
-            score = 100.0 if entry.key in (key, bare_query) else max(
-                fuzz.WRatio(key, entry.key), fuzz.WRatio(bare_query, entry.key)
+            score = (
+                100.0
+                if entry.key in (key, bare_query)
+                else max(fuzz.WRatio(key, entry.key), fuzz.WRatio(bare_query, entry.key))
             )
             if entry.is_alias:
                 score -= 0.5  # a name beats an alias at equal similarity
@@ -127,7 +138,9 @@ class NameIndex:
         return sorted(best.values(), key=lambda m: (-m.score, m.owner))[:limit]
 
 
-def haversine_m(lat: float, lon: float, lats: npt.NDArray[np.float64], lons: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def haversine_m(
+    lat: float, lon: float, lats: npt.NDArray[np.float64], lons: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """Great-circle distances in metres from one point to many."""
     p1 = math.radians(lat)
     p2 = np.radians(lats)

@@ -37,8 +37,8 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    inspect,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
@@ -173,8 +173,20 @@ def _fold_name(fold: Fold) -> str:
 
 
 def _name_rows(place: Place, fold: Fold) -> Iterable[dict[str, str]]:
-    yield {"place_id": place.id, "lang": "ar", "kind": "name", "text": place.name.ar, "key": fold(place.name.ar)}
-    yield {"place_id": place.id, "lang": "en", "kind": "name", "text": place.name.en, "key": fold(place.name.en)}
+    yield {
+        "place_id": place.id,
+        "lang": "ar",
+        "kind": "name",
+        "text": place.name.ar,
+        "key": fold(place.name.ar),
+    }
+    yield {
+        "place_id": place.id,
+        "lang": "en",
+        "kind": "name",
+        "text": place.name.en,
+        "key": fold(place.name.en),
+    }
     for lang, alias in place.aliases.all():
         yield {"place_id": place.id, "lang": lang, "kind": "alias", "text": alias, "key": fold(alias)}
 
@@ -186,8 +198,9 @@ def build_index(kb: KnowledgeBase, engine: Engine, fold: Fold = casefold) -> Bui
         SQLAlchemyError: the build failed; the previous index is still current and the partial tables
             are removed.
     """
-    build_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S") + secrets.token_hex(3)
-    built_at = datetime.now(UTC).isoformat(timespec="seconds")
+    moment = datetime.now(UTC)
+    build_id = moment.strftime("%Y%m%d%H%M%S%f") + secrets.token_hex(2)  # sorts by time, then at random
+    built_at = moment.isoformat(timespec="microseconds")
     tables = _build_tables(build_id)
     _pointer_meta.create_all(engine)
     try:
@@ -210,9 +223,17 @@ def build_index(kb: KnowledgeBase, engine: Engine, fold: Fold = casefold) -> Bui
                 )
                 conn.execute(insert(tables.names), [row for p in kb.places for row in _name_rows(p, fold)])
             records: list[dict[str, str]] = []
-            for kind, items in (("category", kb.categories), ("district", kb.districts), ("service", kb.services)):
+            for kind, items in (
+                ("category", kb.categories),
+                ("district", kb.districts),
+                ("service", kb.services),
+            ):
                 records += [
-                    {"kind": kind, "id": r.id, "data": r.model_dump_json(by_alias=True, exclude_defaults=True)}
+                    {
+                        "kind": kind,
+                        "id": r.id,
+                        "data": r.model_dump_json(by_alias=True, exclude_defaults=True),
+                    }
                     for r in items
                 ]
             if records:
@@ -233,7 +254,10 @@ def build_index(kb: KnowledgeBase, engine: Engine, fold: Fold = casefold) -> Bui
 
 def _drop_old_builds(engine: Engine, keep: str) -> None:
     with engine.begin() as conn:
-        builds = [r.build_id for r in conn.execute(select(kb_builds.c.build_id).order_by(kb_builds.c.built_at.desc(), kb_builds.c.build_id.desc()))]
+        builds = [
+            r.build_id
+            for r in conn.execute(select(kb_builds.c.build_id).order_by(kb_builds.c.build_id.desc()))
+        ]
     old = [b for b in builds if b != keep][_KEEP_BUILDS - 1 :]
     for build_id in old:
         _build_tables(build_id).meta.drop_all(engine, checkfirst=True)
@@ -302,7 +326,9 @@ class Store:
                 key = keys.get((place.id, lang, text)) if keys else None
                 entries.append(NameEntry(i, lang, text, key if key is not None else fold(text), is_alias))
         self._names = NameIndex(entries, fold)
-        self._geo = GeoIndex([(i, p.location.lat, p.location.lon) for i, p in enumerate(self.places) if p.location])
+        self._geo = GeoIndex(
+            [(i, p.location.lat, p.location.lon) for i, p in enumerate(self.places) if p.location]
+        )
         self._category_mask: dict[str, npt.NDArray[np.bool_]] = {}
 
     @classmethod
@@ -332,6 +358,8 @@ class Store:
                 # A build swapped and removed these tables between reading the pointer and the rows.
                 if attempt == 2:
                     raise
+        else:  # pragma: no cover - the loop either breaks or raises
+            raise AssertionError("unreachable")
         places = [Place.model_validate_json(r.data) for r in place_rows]
         kinds: dict[str, list[str]] = {"category": [], "district": [], "service": []}
         for r in record_rows:
@@ -363,7 +391,8 @@ class Store:
         cached = self._hours.get(place.id)
         if cached is None:
             special = [
-                SpecialPeriod(s.start, s.end, s.hours, s.note.pick("en") if s.note else None) for s in place.special_hours
+                SpecialPeriod(s.start, s.end, s.hours, s.note.pick("en") if s.note else None)
+                for s in place.special_hours
             ]
             cached = Hours(place.opening_hours, place.ramadan_hours, special)
             self._hours[place.id] = cached
@@ -376,11 +405,15 @@ class Store:
         if category is not None:
             cached = self._category_mask.get(category)
             if cached is None:
-                cached = np.fromiter((category in p.categories for p in self.places), dtype=bool, count=len(self.places))
+                cached = np.fromiter(
+                    (category in p.categories for p in self.places), dtype=bool, count=len(self.places)
+                )
                 self._category_mask[category] = cached
             mask &= cached
         if district is not None:
-            mask &= np.fromiter((p.district == district for p in self.places), dtype=bool, count=len(self.places))
+            mask &= np.fromiter(
+                (p.district == district for p in self.places), dtype=bool, count=len(self.places)
+            )
         return mask
 
     def search(

@@ -98,7 +98,9 @@ class IntentModel:
             if not counts:
                 continue
             idx = np.fromiter((vocab[g] + base for g in counts), dtype=np.int64, count=len(counts))
-            tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts))
+            tf = np.fromiter(
+                (1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts)
+            )
             weights = tf * self.idf[idx]
             weights /= np.linalg.norm(weights)
             indices.extend(idx.tolist())
@@ -133,7 +135,11 @@ class IntentModel:
         }
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(
-            tmp, idf=self.idf, coef=self.coef, intercept=self.intercept, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+            tmp,
+            idf=self.idf,
+            coef=self.coef,
+            intercept=self.intercept,
+            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
         )
         tmp.replace(path)
 
@@ -167,7 +173,9 @@ def _fit_temperature(logits: npt.NDArray[np.float64], labels: npt.NDArray[np.int
     return best_t
 
 
-def train_intent_model(texts: Sequence[str], labels: Sequence[str], digest: str, c: float = 8.0, seed: int = 0) -> IntentModel:
+def train_intent_model(
+    texts: Sequence[str], labels: Sequence[str], digest: str, c: float = 8.0, seed: int = 0
+) -> IntentModel:
     """Fit the model on featurised ``texts`` (see :func:`feature_text`) and calibrate its confidence.
 
     Calibration: the temperature of the softmax is fitted on 5-fold cross-validated decision values,
@@ -179,9 +187,16 @@ def train_intent_model(texts: Sequence[str], labels: Sequence[str], digest: str,
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    char = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, lowercase=False, dtype=np.float64)
+    char = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, lowercase=False, dtype=np.float64
+    )
     word = TfidfVectorizer(
-        analyzer="word", ngram_range=WORD_NGRAMS, sublinear_tf=True, lowercase=False, token_pattern=r"(?u)\b\w+\b", dtype=np.float64
+        analyzer="word",
+        ngram_range=WORD_NGRAMS,
+        sublinear_tf=True,
+        lowercase=False,
+        token_pattern=r"(?u)\b\w+\b",  # noqa: S106 - a regex, not a password
+        dtype=np.float64,
     )
     features = hstack([char.fit_transform(texts), word.fit_transform(texts)]).tocsr()
     classifier = LogisticRegression(C=c, max_iter=3000, random_state=seed)
@@ -191,7 +206,11 @@ def train_intent_model(texts: Sequence[str], labels: Sequence[str], digest: str,
     min_count = min(Counter(labels).values())
     folds = StratifiedKFold(n_splits=max(2, min(5, min_count)), shuffle=True, random_state=seed)
     held_out = cross_val_predict(
-        LogisticRegression(C=c, max_iter=3000, random_state=seed), features, labels, cv=folds, method="decision_function"
+        LogisticRegression(C=c, max_iter=3000, random_state=seed),
+        features,
+        labels,
+        cv=folds,
+        method="decision_function",
     )
     temperature = _fit_temperature(np.asarray(held_out, dtype=np.float64), label_idx)
     idf = np.concatenate([char.idf_, word.idf_]).astype(np.float64)

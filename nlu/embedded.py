@@ -51,7 +51,7 @@ def detect_lang(text: str, arabizi_words: frozenset[str] = frozenset()) -> str |
         return "ar"
     words = _WORD.findall(lowered)
     hits = sum(1 for w in words if w in arabizi_words)
-    return "ar" if hits and hits * 3 >= len(words) or hits >= 2 else "en"
+    return "ar" if (hits and hits * 3 >= len(words)) or hits >= 2 else "en"
 
 
 def model_path(model_dir: Path, data: TrainingData) -> Path:

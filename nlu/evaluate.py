@@ -52,13 +52,17 @@ class Report:
             f"{'intent':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}",
         ]
         for name, row in sorted(self.per_intent.items()):
-            lines.append(f"{name:<22}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{int(row['support']):>9}")
+            lines.append(
+                f"{name:<22}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{int(row['support']):>9}"
+            )
         if self.confusions:
             lines += ["", "most confused (gold → predicted):"]
             lines += [f"  {g} → {p}: {n}" for g, p, n in self.confusions[:12]]
         lines += ["", f"{'entity':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
         for name, row in sorted(self.entities.items()):
-            lines.append(f"{name:<22}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{int(row['support']):>9}")
+            lines.append(
+                f"{name:<22}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{int(row['support']):>9}"
+            )
         return "\n".join(lines)
 
 
@@ -66,7 +70,12 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "support": tp + fn}
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "support": tp + fn,
+    }
 
 
 def _entity_counts(example: Example, parse: Parse) -> dict[str, tuple[int, int, int]]:
@@ -105,8 +114,13 @@ def evaluate(parse: Callable[[str], Parse], examples: Sequence[Example], keep_er
                 entity_totals["all"][i] += n
         if result.intent.name != example.intent and len(errors) < keep_errors:
             errors.append(
-                {"text": example.text, "gold": example.intent, "predicted": result.intent.name,
-                 "confidence": round(result.intent.confidence, 3), "source": example.source}
+                {
+                    "text": example.text,
+                    "gold": example.intent,
+                    "predicted": result.intent.name,
+                    "confidence": round(result.intent.confidence, 3),
+                    "source": example.source,
+                }
             )
     labels = sorted(set(gold_labels))
     per_intent: dict[str, dict[str, float]] = {}
@@ -119,7 +133,9 @@ def evaluate(parse: Callable[[str], Parse], examples: Sequence[Example], keep_er
     total = len(gold_labels)
     return Report(
         examples=total,
-        accuracy=sum(1 for g, p in zip(gold_labels, predicted, strict=True) if g == p) / total if total else 0.0,
+        accuracy=sum(1 for g, p in zip(gold_labels, predicted, strict=True) if g == p) / total
+        if total
+        else 0.0,
         macro_f1=sum(r["f1"] for r in per_intent.values()) / len(per_intent) if per_intent else 0.0,
         per_intent=per_intent,
         confusions=[(g, p, n) for (g, p), n in confusions.most_common()],
@@ -138,7 +154,7 @@ def cross_validate(
     by_intent: dict[str, list[Example]] = defaultdict(list)
     for example in examples:
         by_intent[example.intent].append(example)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible folds, not security
     assignment: list[list[Example]] = [[] for _ in range(folds)]
     for items in by_intent.values():
         shuffled = list(items)

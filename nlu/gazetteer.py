@@ -29,8 +29,15 @@ _PRIORITY = {"place": 4, "service": 3, "district": 2, "category": 1}
 _CACHE_LIMIT = 50_000
 
 # Time phrases, written in folded form (ة→ه, ى→ي, no hamza; digits Western).
-_DAYS = r"(?:(?:يوم )?(?:ال)?(?:جمعه|سبت|احد|اثنين|اتنين|ثلاثاء|ثلاثا|تلاتا|اربعاء|اربعا|خميس)|friday|saturday|sunday|monday|tuesday|wednesday|thursday|fri|sat|sun|mon|tue|wed|thu|weekend|ويكند|نهايه الاسبوع)"
-_PARTS = r"(?:الصبح|الصباح|صباحا|صباح|الظهر|ظهرا|العصر|المغرب|العشا|العشاء|المسا|المساء|مساء|مساءا|بالليل|الليل|ليلا|في الليل|am|pm|a\.m\.|p\.m\.)"
+_DAYS = (
+    r"(?:(?:يوم )?(?:ال)?(?:جمعه|سبت|احد|اثنين|اتنين|ثلاثاء|ثلاثا|تلاتا|اربعاء|اربعا|خميس)"
+    r"|friday|saturday|sunday|monday|tuesday|wednesday|thursday|fri|sat|sun|mon|tue|wed|thu"
+    r"|weekend|ويكند|نهايه الاسبوع)"
+)
+_PARTS = (
+    r"(?:الصبح|الصباح|صباحا|صباح|الظهر|ظهرا|العصر|المغرب|العشا|العشاء|المسا|المساء|مساء|مساءا"
+    r"|بالليل|الليل|ليلا|في الليل|am|pm|a\.m\.|p\.m\.)"
+)
 _TIME = re.compile(
     r"(?<![^\W_])(?:"
     r"(?:الساعه |at |الساعة )?\d{1,2}(?:[:.]\d{2})? ?" + _PARTS + r"?(?: " + _DAYS + r")?"
@@ -38,7 +45,8 @@ _TIME = re.compile(
     r"|(?:في |خلال |during |in )?(?:شهر )?رمضان|ramadan|ramadhan|ramzan"
     r"|(?:في |ايام )?(?:ال)?عيد|eid"
     r"|الحين|الان|دحين|دحينه|حاليا|هالحين|now|right now|currently|at the moment"
-    r"|بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|tonight|اليوم|الليله|this evening|this morning|بعدين"
+    r"|بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|tonight|اليوم|الليله"
+    r"|this evening|this morning|بعدين"
     r"|(?:at )?(?:noon|midnight)|(?:ال)?ظهر|نص الليل|منتصف الليل"
     r")(?![^\W_])",
     re.IGNORECASE,
@@ -71,7 +79,7 @@ def canonical_tokens(text: str) -> tuple[str, ...]:
     """The tokens a name is matched on: folded, article removed, one-letter and article tokens dropped."""
     out = []
     for token in _TOKEN.findall(fold(text)):
-        if token in _DROP or len(token) < 2 and not token.isdigit():
+        if token in _DROP or (len(token) < 2 and not token.isdigit()):
             continue
         out.append(_bare(token))
     return tuple(out)
@@ -118,11 +126,15 @@ class Gazetteer:
             names = [district.name.ar, district.name.en, *district.aliases.ar, *district.aliases.en]
             add("district", district.id, names)
         for service in store.services.values():
-            add("service", service.id, [service.name.ar, service.name.en, *service.aliases.ar, *service.aliases.en])
+            add(
+                "service",
+                service.id,
+                [service.name.ar, service.name.en, *service.aliases.ar, *service.aliases.en],
+            )
         kinds = {p.id: "place" for p in store.places}
-        kinds.update({s: "service" for s in store.services})
-        kinds.update({c: "category" for c in store.categories})
-        kinds.update({d: "district" for d in store.districts})
+        kinds.update(dict.fromkeys(store.services, "service"))
+        kinds.update(dict.fromkeys(store.categories, "category"))
+        kinds.update(dict.fromkeys(store.districts, "district"))
         for surface, value in (synonyms or {}).items():
             if value in kinds:
                 entries.append(GazetteerEntry(kinds[value], value, surface))
@@ -180,7 +192,9 @@ class Gazetteer:
         taken: list[tuple[int, int]] = []
         for match in _TIME.finditer(norm.text):
             start, end = norm.span(match.start(), match.end())
-            found.append(Entity("time", norm.original[start:end], start, end, norm.original[start:end], 1.0, "regex"))
+            found.append(
+                Entity("time", norm.original[start:end], start, end, norm.original[start:end], 1.0, "regex")
+            )
             taken.append((match.start(), match.end()))
 
         tokens: list[tuple[str, float, int, int]] = []
@@ -192,7 +206,11 @@ class Gazetteer:
             if word in _DROP:
                 continue  # "al" / "the" between words does not break a name
             canon = self._canon(_bare(word)) or (self._canon(word) if _bare(word) != word else None)
-            tokens.append((canon[0], canon[1], match.start(), match.end()) if canon else ("", 0.0, match.start(), match.end()))
+            tokens.append(
+                (canon[0], canon[1], match.start(), match.end())
+                if canon
+                else ("", 0.0, match.start(), match.end())
+            )
 
         i = 0
         while i < len(tokens):

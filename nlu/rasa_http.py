@@ -45,7 +45,9 @@ class RasaHttpParser:
             ranking = tuple(
                 IntentScore(str(r["name"]), float(r["confidence"])) for r in body.get("intent_ranking") or []
             )
-            top = IntentScore(str(intent.get("name") or "out_of_scope"), float(intent.get("confidence") or 0.0))
+            top = IntentScore(
+                str(intent.get("name") or "out_of_scope"), float(intent.get("confidence") or 0.0)
+            )
             if top.name == "nlu_fallback":
                 top = IntentScore("out_of_scope", top.confidence)
             entities = tuple(

@@ -102,7 +102,9 @@ def data_files(path: Path | str) -> list[Path]:
     path = Path(path)
     if path.is_file():
         return [path]
-    return sorted(p for p in path.glob("*.yml") if p.is_file()) + sorted(p for p in path.glob("*.yaml") if p.is_file())
+    return sorted(p for p in path.glob("*.yml") if p.is_file()) + sorted(
+        p for p in path.glob("*.yaml") if p.is_file()
+    )
 
 
 def load_training_data(paths: Iterable[Path]) -> TrainingData:
@@ -137,7 +139,9 @@ def load_training_data(paths: Iterable[Path]) -> TrainingData:
                     except (ValueError, json.JSONDecodeError) as exc:
                         data.problems.append(f"{path}:{line + offset + 2}: {exc}")
                         continue
-                    data.examples.append(Example(plain, str(block["intent"]), entities, f"{path}:{line + offset + 2}"))
+                    data.examples.append(
+                        Example(plain, str(block["intent"]), entities, f"{path}:{line + offset + 2}")
+                    )
             elif "synonym" in block:
                 for text in examples:
                     data.synonyms[text] = str(block["synonym"])

@@ -47,12 +47,12 @@ def goodbye(turn: Turn) -> list[Reply]:
 
 
 def affirm(turn: Turn) -> list[Reply]:
-    """"Yes" outside a question we asked."""
+    """Handle "yes" outside a question we asked."""
     return [turn.text("affirm_nothing")]
 
 
 def deny(turn: Turn) -> list[Reply]:
-    """"No": closes any open question."""
+    """Handle "no": it closes any open question."""
     turn.state.pending = None
     return [turn.text("deny_nothing")]
 
@@ -117,7 +117,7 @@ def _field(text: str) -> str | None:
 
 
 def feedback_wrong_info(turn: Turn) -> list[Reply]:
-    """"This is wrong": about the named place, or the one we just talked about."""
+    """Handle "this is wrong": about the named place, or the one we just talked about."""
     places = turn.places()
     place = places[0] if places else turn.recent_place()
     if place is None:

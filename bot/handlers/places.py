@@ -86,7 +86,9 @@ def place_info(turn: Turn) -> list[Reply]:
     card = turn.fmt.card(place, turn.store.hours(place), turn.now)
     replies: list[Reply] = [card]
     if place.location:
-        replies.append(LocationPin(place.location.lat, place.location.lon, turn.fmt.name(place), card.address))
+        replies.append(
+            LocationPin(place.location.lat, place.location.lon, turn.fmt.name(place), card.address)
+        )
     return replies
 
 
@@ -202,8 +204,14 @@ def directions(turn: Turn) -> list[Reply]:
     lines = [turn.t("directions", name=name), google, osm]
     if address:
         lines.append(turn.t("directions_address", address=address))
-    buttons = (Button(turn.t("button_map"), url=google), Button(turn.t("button_details"), payload=f"place:{place.id}"))
-    return [QuickButtons("\n".join(lines), buttons), LocationPin(place.location.lat, place.location.lon, name, address)]
+    buttons = (
+        Button(turn.t("button_map"), url=google),
+        Button(turn.t("button_details"), payload=f"place:{place.id}"),
+    )
+    return [
+        QuickButtons("\n".join(lines), buttons),
+        LocationPin(place.location.lat, place.location.lon, name, address),
+    ]
 
 
 def _category_name(turn: Turn, category_id: str | None, plural: bool = True) -> str:
@@ -254,7 +262,10 @@ def find_place(turn: Turn) -> list[Reply]:
     if district is not None:
         district_record = turn.store.districts.get(district.value)
         if district_record is not None:
-            where = turn.t("find_in_district", district=district_record.name.ar if turn.lang == "ar" else district_record.name.en)
+            where = turn.t(
+                "find_in_district",
+                district=district_record.name.ar if turn.lang == "ar" else district_record.name.en,
+            )
     category_name = _category_name(turn, category.value if category else None)
     if not places:
         return [turn.text("find_none", category=category_name, where=where)]
@@ -264,7 +275,9 @@ def find_place(turn: Turn) -> list[Reply]:
         if category is not None
         else turn.t("find_results_any", where=f" {where}" if where else "")
     )
-    options = tuple(Choice(turn.fmt.name(p)[:72], f"place:{p.id}", _describe(turn, p) or None) for p in ranked)
+    options = tuple(
+        Choice(turn.fmt.name(p)[:72], f"place:{p.id}", _describe(turn, p) or None) for p in ranked
+    )
     turn.state.pending = {"kind": "choose_place", "intent": "place_info", "options": [p.id for p in ranked]}
     return [Choices(header.replace(" :", ":"), options, turn.t("choose_prompt"))]
 
@@ -273,6 +286,7 @@ def nearest_place(turn: Turn) -> list[Reply]:
     """Nearest places of a kind to the shared location, or a request to share it."""
     category = turn.parse.first("category")
     category_id = category.value if category else None
+    point: tuple[float, float] | None
     if turn.incoming.location is not None:
         point = (turn.incoming.location.lat, turn.incoming.location.lon)
     else:
@@ -293,6 +307,13 @@ def show_location_results(turn: Turn, point: tuple[float, float], category_id: s
     if not hits:
         return [turn.text("nearest_none", category=name)]
     header = turn.t("nearest_results", category=name) if name else turn.t("nearest_results_any")
-    options = tuple(Choice(turn.fmt.name(h.place)[:72], f"place:{h.place.id}", _describe(turn, h.place, h.distance_m)) for h in hits)
-    turn.state.pending = {"kind": "choose_place", "intent": "place_info", "options": [h.place.id for h in hits]}
+    options = tuple(
+        Choice(turn.fmt.name(h.place)[:72], f"place:{h.place.id}", _describe(turn, h.place, h.distance_m))
+        for h in hits
+    )
+    turn.state.pending = {
+        "kind": "choose_place",
+        "intent": "place_info",
+        "options": [h.place.id for h in hits],
+    }
     return [Choices(header, options, turn.t("choose_prompt"))]

@@ -41,7 +41,9 @@ def _service_list(turn: Turn, key: str) -> list[Reply]:
     options = tuple(
         Choice((s.name.ar if turn.lang == "ar" else s.name.en)[:72], f"service:{s.id}") for s in services
     )
-    return [Choices(turn.t(key), options, turn.t("choose_prompt"))] if options else [turn.text("out_of_scope")]
+    return (
+        [Choices(turn.t(key), options, turn.t("choose_prompt"))] if options else [turn.text("out_of_scope")]
+    )
 
 
 def municipal_service(turn: Turn) -> list[Reply]:
@@ -56,7 +58,13 @@ def municipal_service(turn: Turn) -> list[Reply]:
 def report_issue(turn: Turn) -> list[Reply]:
     """Start a guided report: what, where, an optional photo; then store it with a reference."""
     words = turn.incoming.text.split()
-    draft: dict[str, object] = {"what": None, "where": None, "lat": None, "lon": None, "attachment": turn.incoming.attachment}
+    draft: dict[str, object] = {
+        "what": None,
+        "where": None,
+        "lat": None,
+        "lon": None,
+        "attachment": turn.incoming.attachment,
+    }
     if len(words) >= _MIN_DESCRIPTION_WORDS:
         draft["what"] = turn.incoming.text.strip()
     if turn.incoming.location is not None:
@@ -78,7 +86,13 @@ def _next_report_step(turn: Turn) -> list[Reply]:
         turn.state.pending["step"] = "photo"
         return [turn.text("report_ask_photo")]
     ref = turn.services.records.add_report(
-        turn.sender, str(draft["what"]), draft["where"], draft["lat"], draft["lon"], draft["attachment"], turn.lang  # type: ignore[arg-type]
+        turn.sender,
+        str(draft["what"]),
+        draft["where"],
+        draft["lat"],
+        draft["lon"],
+        draft["attachment"],
+        turn.lang,
     )
     turn.state.pending = None
     return [turn.text("report_saved", ref=ref)]

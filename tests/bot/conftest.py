@@ -27,8 +27,13 @@ NOW = "2026-11-24T20:00:00"  # a Tuesday evening in Jeddah
 
 
 def _settings(database_url: str, model_dir: Path, **extra: str) -> Settings:
-    env = {"DALIL_DATABASE_URL": database_url, "DALIL_MODEL_DIR": str(model_dir), "DALIL_DATA_DIR": str(REPO / "data"),
-           "DALIL_NOW": NOW, **extra}
+    env = {
+        "DALIL_DATABASE_URL": database_url,
+        "DALIL_MODEL_DIR": str(model_dir),
+        "DALIL_DATA_DIR": str(REPO / "data"),
+        "DALIL_NOW": NOW,
+        **extra,
+    }
     return Settings.load(REPO / "config.yml", env=env)
 
 
@@ -73,7 +78,9 @@ async def _redis_store() -> StateStore:
     return store
 
 
-@pytest.fixture(params=["sqlite+memory", pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis])])
+@pytest.fixture(
+    params=["sqlite+memory", pytest.param("postgres+redis", marks=[pytest.mark.postgres, pytest.mark.redis])]
+)
 async def app(request: pytest.FixtureRequest) -> AsyncIterator[App]:
     if request.param == "sqlite+memory":
         built = build_app(request.getfixturevalue("sqlite_settings"), states=MemoryStateStore())

@@ -22,7 +22,12 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_valid_data_loads_without_issues(data_dir: Path) -> None:
     result = load_knowledge(data_dir, today=TODAY)
     assert result.issues == []
-    assert [p.id for p in result.kb.places] == ["king-fahd-fountain", "red-sea-mall", "mall-of-arabia", "al-balad"]
+    assert [p.id for p in result.kb.places] == [
+        "king-fahd-fountain",
+        "red-sea-mall",
+        "mall-of-arabia",
+        "al-balad",
+    ]
     assert result.kb.services[0].phone == "940"
     assert result.kb.origin["red-sea-mall"].line == 11
 
@@ -42,13 +47,17 @@ def _broken(tmp_path: Path, old: str, new: str) -> list[str]:
 def test_bad_hours_report_line_field_and_caret(tmp_path: Path) -> None:
     errors = _broken(tmp_path, '"Mo-Su 18:00-24:00"', '"Mo-Su 18:00-2400"')
     assert len(errors) == 1
-    assert errors[0].startswith("data/places/main.yml:8: opening_hours: not valid OpenStreetMap opening_hours")
+    assert errors[0].startswith(
+        "data/places/main.yml:8: opening_hours: not valid OpenStreetMap opening_hours"
+    )
     assert "^" in errors[0]
     assert "(in king-fahd-fountain)" in errors[0]
 
 
 def test_unknown_category_and_district(tmp_path: Path) -> None:
-    broken = PLACES.replace("categories: [mall]\n    district: ash-shati", "categories: [mall, malls]\n    district: shati")
+    broken = PLACES.replace(
+        "categories: [mall]\n    district: ash-shati", "categories: [mall, malls]\n    district: shati"
+    )
     data = write_data(tmp_path, broken)
     errors = [str(i) for i in load_knowledge(data, today=TODAY).errors]
     assert errors == [
@@ -58,10 +67,15 @@ def test_unknown_category_and_district(tmp_path: Path) -> None:
 
 
 def test_duplicate_id_across_files_names_both_places(tmp_path: Path) -> None:
-    again = "places:\n  - id: al-balad\n    name: {ar: البلد, en: Balad}\n    categories: [landmark]\n    source: x\n    last_verified: 2026-11-01\n"
+    again = (
+        "places:\n  - id: al-balad\n    name: {ar: البلد, en: Balad}\n    categories: [landmark]\n"
+        "    source: x\n    last_verified: 2026-11-01\n"
+    )
     data = write_data(tmp_path, extra={"more.yml": again})
     errors = [str(i) for i in load_knowledge(data, today=TODAY).errors]
-    assert errors == ["data/places/more.yml:2: id: duplicate id 'al-balad'; first defined at data/places/main.yml:28"]
+    assert errors == [
+        "data/places/more.yml:2: id: duplicate id 'al-balad'; first defined at data/places/main.yml:28"
+    ]
 
 
 def test_bad_yaml_reports_its_line(tmp_path: Path) -> None:
@@ -85,14 +99,23 @@ def test_phone_bbox_missing_source_unknown_field(tmp_path: Path) -> None:
         "data/places/main.yml:17: phones[0]: '0122345678' is not E.164 "
         "(write +966 and the number without its leading 0) (in red-sea-mall)"
     )
-    assert errors[1].startswith("data/places/main.yml:25: location: (39.156, 21.633) is outside Jeddah's bounding box")
+    assert errors[1].startswith(
+        "data/places/main.yml:25: location: (39.156, 21.633) is outside Jeddah's bounding box"
+    )
     assert errors[2] == "data/places/main.yml:28: source: required field is missing (in al-balad)"
-    assert errors[3] == "data/places/main.yml:33: sauce: unknown field (check its spelling; see `dalil kb schema`) (in al-balad)"
+    assert (
+        errors[3]
+        == "data/places/main.yml:33: sauce: unknown field (check its spelling; see `dalil kb schema`)"
+        " (in al-balad)"
+    )
     assert len(errors) == 4
 
 
 def test_all_errors_listed_at_once_and_invalid_records_left_out(tmp_path: Path) -> None:
-    broken = PLACES.replace("categories: [landmark]\n    district: al-hamra\n    location", "categories: [nope]\n    district: al-hamra\n    location")
+    broken = PLACES.replace(
+        "categories: [landmark]\n    district: al-hamra\n    location",
+        "categories: [nope]\n    district: al-hamra\n    location",
+    )
     broken = broken.replace('"Sa-Th 10:00-24:00; Fr 16:00-24:00"', '"Sa-Th 10:00-24:00; Fri 16:00"')
     data = write_data(tmp_path, broken)
     result = load_knowledge(data, today=TODAY)

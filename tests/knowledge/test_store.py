@@ -112,7 +112,9 @@ def test_failed_build_leaves_previous_index_serving(kb: KnowledgeBase, engine: E
         build_index(broken, engine, fold)
     assert current_build(engine) == first
     assert len(Store.load(engine, fold).places) == len(kb.places)
-    leftovers = sorted(t for t in inspect(engine).get_table_names() if t.startswith("kb_") and first.build_id not in t)
+    leftovers = sorted(
+        t for t in inspect(engine).get_table_names() if t.startswith("kb_") and first.build_id not in t
+    )
     assert leftovers == ["kb_builds", "kb_current"]
 
 

@@ -15,10 +15,22 @@ from nlu.classifier import CHAR_NGRAMS, WORD_NGRAMS, IntentModel, feature_text, 
 TEXTS = [
     feature_text(t)
     for t in [
-        "مرحبا", "السلام عليكم", "hello there", "hi",
-        "وين اقرب صيدلية", "nearest pharmacy", "اقرب مسجد", "closest mosque to me",
-        "متى يفتح المول", "is it open now", "متى يسكر", "opening hours please",
-        "شكرا", "thanks a lot", "يعطيك العافية", "thank you",
+        "مرحبا",
+        "السلام عليكم",
+        "hello there",
+        "hi",
+        "وين اقرب صيدلية",
+        "nearest pharmacy",
+        "اقرب مسجد",
+        "closest mosque to me",
+        "متى يفتح المول",
+        "is it open now",
+        "متى يسكر",
+        "opening hours please",
+        "شكرا",
+        "thanks a lot",
+        "يعطيك العافية",
+        "thank you",
     ]
 ]
 LABELS = ["greet"] * 4 + ["nearest_place"] * 4 + ["opening_hours"] * 4 + ["thanks"] * 4
@@ -31,8 +43,13 @@ def model() -> IntentModel:
 
 def test_serving_path_matches_scikit_learn(model: IntentModel) -> None:
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, sublinear_tf=True, lowercase=False)
-    word = TfidfVectorizer(analyzer="word", ngram_range=WORD_NGRAMS, sublinear_tf=True, lowercase=False,
-                           token_pattern=r"(?u)\b\w+\b")
+    word = TfidfVectorizer(
+        analyzer="word",
+        ngram_range=WORD_NGRAMS,
+        sublinear_tf=True,
+        lowercase=False,
+        token_pattern=r"(?u)\b\w+\b",
+    )
     features = hstack([char.fit_transform(TEXTS), word.fit_transform(TEXTS)]).tocsr()
     reference = LogisticRegression(C=8.0, max_iter=3000, random_state=0).fit(features, LABELS)
     probes = [feature_text(t) for t in ["وين اقرب صيدليه؟", "hello!!", "is the mall open", "x", "شكرا جزيلا"]]

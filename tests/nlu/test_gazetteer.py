@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from knowledge.loader import load_knowledge
@@ -39,7 +37,9 @@ def extract(gazetteer: Gazetteer, text: str) -> list[Entity]:
         ("مطاعم في الحمراء", "district", "al-hamra", "الحمراء"),
     ],
 )
-def test_finds_entities_with_original_offsets(gazetteer: Gazetteer, text: str, entity: str, value: str, surface: str) -> None:
+def test_finds_entities_with_original_offsets(
+    gazetteer: Gazetteer, text: str, entity: str, value: str, surface: str
+) -> None:
     found = [e for e in extract(gazetteer, text) if e.entity == entity]
     assert found, text
     assert found[0].value == value

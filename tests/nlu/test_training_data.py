@@ -14,8 +14,11 @@ from nlu.training_data import Annotation, load_training_data, parse_example
     [
         ("hello", "hello", ()),
         ("وين [البلد](place:al-balad)؟", "وين البلد؟", (Annotation("place", "al-balad", 4, 9),)),
-        ('متى يفتح [ريد سي]{"entity": "place", "value": "red-sea-mall"} [بكرة](time)',
-         "متى يفتح ريد سي بكرة", (Annotation("place", "red-sea-mall", 9, 15), Annotation("time", "بكرة", 16, 20))),
+        (
+            'متى يفتح [ريد سي]{"entity": "place", "value": "red-sea-mall"} [بكرة](time)',
+            "متى يفتح ريد سي بكرة",
+            (Annotation("place", "red-sea-mall", 9, 15), Annotation("time", "بكرة", 16, 20)),
+        ),
         ("[pharmacy](category) near me", "pharmacy near me", (Annotation("category", "pharmacy", 0, 8),)),
     ],
 )
@@ -28,7 +31,8 @@ def test_parse_example(line: str, text: str, entities: tuple[Annotation, ...]) -
 def test_bad_json_annotation_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     (tmp_path / "nlu.yml").write_text(
         'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n    - [x]{"entity": }\n'
-        "- synonym: red-sea-mall\n  examples: |\n    - ردسي\n- lookup: arabizi_marker\n  examples: |\n    - feen\n",
+        "- synonym: red-sea-mall\n  examples: |\n    - ردسي\n"
+        "- lookup: arabizi_marker\n  examples: |\n    - feen\n",
         encoding="utf-8",
     )
     data = load_training_data([tmp_path / "nlu.yml"])
@@ -43,7 +47,8 @@ def test_bundled_training_data_meets_the_bar() -> None:
     root = Path(__file__).parents[2] / "data" / "nlu"
     train = load_training_data(sorted(root.glob("*.yml")))
     test = load_training_data(sorted((root / "test").glob("*.yml")))
-    assert train.problems == [] and test.problems == []
+    assert train.problems == []
+    assert test.problems == []
     per_intent: dict[str, int] = {}
     for example in train.examples:
         per_intent[example.intent] = per_intent.get(example.intent, 0) + 1
