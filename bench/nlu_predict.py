@@ -27,14 +27,13 @@ def main(train_dir: str, test_dir: str, data_dir: str = "data") -> None:
     store = Store.from_knowledge(load_knowledge(Path(data_dir)).kb, fold)
     train = load_training_data(data_files(train_dir))
     start = time.perf_counter()
-    texts, labels = training_texts(train)
+    gazetteer = Gazetteer.from_store(store, train.synonyms)
+    texts, labels = training_texts(train, gazetteer)
     model = train_intent_model(texts, labels, digest="bench")
     train_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp) / "m.npz")
-    parser = EmbeddedParser(
-        model, Gazetteer.from_store(store, train.synonyms), train.lookups.get("arabizi_marker", ())
-    )
+    parser = EmbeddedParser(model, gazetteer, train.lookups.get("arabizi_marker", ()))
     test = load_training_data(data_files(test_dir)).examples
     for example in test[:50]:
         parser.parse(example.text)  # warm caches, as a serving process would be

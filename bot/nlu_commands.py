@@ -22,7 +22,10 @@ __all__ = ["evaluate_command", "parse_command", "train_command"]
 
 def train_command(settings: Settings, args: argparse.Namespace) -> int:
     """Train the embedded model unless one already matches the data."""
-    result = ensure_model(nlu_dir(settings), settings.model_dir, force=args.force)
+    store = KnowledgeService(settings).store()
+    data = load_training_data(data_files(nlu_dir(settings)))
+    gazetteer = Gazetteer.from_store(store, data.synonyms)
+    result = ensure_model(nlu_dir(settings), settings.model_dir, gazetteer, force=args.force)
     state = f"trained in {result.seconds:.2f} s" if result.trained else "up to date (data unchanged)"
     print(f"{result.path}: {state}; {len(result.model.classes)} intents")
     return 0
@@ -43,7 +46,7 @@ def evaluate_command(settings: Settings, args: argparse.Namespace) -> int:
 
         def make(examples: Sequence[Example]) -> Callable[[str], Parse]:
             subset = TrainingData(examples=list(examples))
-            texts, labels = training_texts(subset)
+            texts, labels = training_texts(subset, gazetteer)
             model = train_intent_model(texts, labels, digest="cv")
             return EmbeddedParser(model, gazetteer, arabizi).parse
 

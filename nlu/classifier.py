@@ -5,8 +5,10 @@ exported to a small ``.npz`` file and scored with a few dictionary look-ups and 
 which reproduces scikit-learn's output exactly (tested) at a fraction of its per-call overhead, and keeps
 scikit-learn out of the serving process's memory.
 
-Entity mentions are replaced by their type (``__place__``, ``__time__`` …) before featurising, so
-"متى يسكر رد سي مول" and "متى يسكر البلد" look alike to the model: intents generalise across names.
+Names (places, districts) are replaced by their type (``__place__``, ``__district__``) before
+featurising, so "متى يسكر رد سي مول" and "متى يسكر البلد" look alike to the model: intents generalise
+across names. Kinds and times ("صيدلية", "بكرة") keep their words and gain a type token beside them:
+the word itself often carries the intent ("بلاغ", "طريق").
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from nlu.normalize import arabizi_fold, fold
 
 __all__ = ["FEATURIZER_VERSION", "IntentModel", "feature_text", "train_intent_model"]
 
-FEATURIZER_VERSION = "3"
+FEATURIZER_VERSION = "4"
+_REPLACED = frozenset({"place", "district"})
 CHAR_NGRAMS = (2, 5)
 WORD_NGRAMS = (1, 2)
 _WORD_TOKEN = re.compile(r"(?u)\b\w+\b")
@@ -35,13 +38,14 @@ _PLACEHOLDER = "__{}__"
 
 
 def feature_text(text: str, spans: Sequence[tuple[int, int, str]] = ()) -> str:
-    """The text the model sees: entity spans (offsets in ``text``) replaced by their type, then folded."""
+    """The text the model sees: names replaced by their type, kinds tagged with theirs, then folded."""
     out, position = [], 0
     for start, end, entity in sorted(spans):
         if start < position:
             continue
         out.append(text[position:start])
-        out.append(f" {_PLACEHOLDER.format(entity)} ")
+        kept = text[start:end] if entity not in _REPLACED else ""
+        out.append(f" {_PLACEHOLDER.format(entity)} {kept} ")
         position = end
     out.append(text[position:])
     return arabizi_fold(fold("".join(out)))

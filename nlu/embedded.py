@@ -54,15 +54,26 @@ def detect_lang(text: str, arabizi_words: frozenset[str] = frozenset()) -> str |
     return "ar" if (hits and hits * 3 >= len(words)) or hits >= 2 else "en"
 
 
-def model_path(model_dir: Path, data: TrainingData) -> Path:
-    """Where the model for this training data lives."""
-    digest = hashlib.sha256(f"{data.digest}|{FEATURIZER_VERSION}|C={C}".encode()).hexdigest()[:20]
+def model_path(model_dir: Path, data: TrainingData, gazetteer: Gazetteer | None = None) -> Path:
+    """Where the model for this training data (and these entity names) lives."""
+    names = gazetteer.digest if gazetteer is not None else "-"
+    digest = hashlib.sha256(f"{data.digest}|{names}|{FEATURIZER_VERSION}|C={C}".encode()).hexdigest()[:20]
     return model_dir / f"intent-{digest}.npz"
 
 
-def training_texts(data: TrainingData) -> tuple[list[str], list[str]]:
-    """The featurised texts and labels of ``data``."""
-    texts = [feature_text(e.text, [(a.start, a.end, a.entity) for a in e.entities]) for e in data.examples]
+def training_texts(data: TrainingData, gazetteer: Gazetteer | None = None) -> tuple[list[str], list[str]]:
+    """The featurised texts and labels of ``data``.
+
+    With a gazetteer, the entities it finds are marked as they will be when serving (spurious ones
+    included), plus the annotated ones it misses: the model learns from what it will really see.
+    """
+    texts = []
+    for example in data.examples:
+        spans = [(a.start, a.end, a.entity) for a in example.entities]
+        if gazetteer is not None:
+            found = [(e.start, e.end, e.entity) for e in gazetteer.extract(normalize(example.text))]
+            spans = found + [s for s in spans if not any(s[0] < f[1] and f[0] < s[1] for f in found)]
+        texts.append(feature_text(example.text, spans))
     return texts, [e.intent for e in data.examples]
 
 
@@ -76,16 +87,18 @@ class TrainedModel:
     seconds: float
 
 
-def ensure_model(nlu_dir: Path, model_dir: Path, force: bool = False) -> TrainedModel:
+def ensure_model(
+    nlu_dir: Path, model_dir: Path, gazetteer: Gazetteer | None = None, force: bool = False
+) -> TrainedModel:
     """Load the model matching the data in ``nlu_dir``, training and saving it first if none matches."""
     data = load_training_data(data_files(nlu_dir))
     for problem in data.problems:
         log.warning("nlu_data_problem %s", problem)
-    path = model_path(model_dir, data)
+    path = model_path(model_dir, data, gazetteer)
     start = time.perf_counter()
     if path.exists() and not force:
         return TrainedModel(IntentModel.load(path), path, False, time.perf_counter() - start)
-    texts, labels = training_texts(data)
+    texts, labels = training_texts(data, gazetteer)
     model = train_intent_model(texts, labels, digest=path.stem, c=C)
     model.save(path)
     for old in model_dir.glob("intent-*.npz"):
@@ -111,8 +124,9 @@ class EmbeddedParser:
     def from_data(cls, store: Store, nlu_dir: Path, model_dir: Path) -> EmbeddedParser:
         """Build from the knowledge index and the Rasa-format data (training the model if needed)."""
         data = load_training_data(data_files(nlu_dir))
-        model = ensure_model(nlu_dir, model_dir).model
-        return cls(model, Gazetteer.from_store(store, data.synonyms), data.lookups.get("arabizi_marker", ()))
+        gazetteer = Gazetteer.from_store(store, data.synonyms)
+        model = ensure_model(nlu_dir, model_dir, gazetteer).model
+        return cls(model, gazetteer, data.lookups.get("arabizi_marker", ()))
 
     def parse(self, text: str) -> Parse:
         """Read one message."""

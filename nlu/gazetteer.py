@@ -9,6 +9,7 @@ user's original text.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,10 +28,12 @@ _LATIN_PREFIXES = ("al", "el")
 _DROP = frozenset({"al", "el", "il", "the", "ال"})
 _PRIORITY = {"place": 4, "service": 3, "district": 2, "category": 1}
 _CACHE_LIMIT = 50_000
+_SINGLE_WORD_FUZZY = 0.9
 
 # Time phrases, written in folded form (ة→ه, ى→ي, no hamza; digits Western).
 _DAYS = (
-    r"(?:(?:يوم )?(?:ال)?(?:جمعه|سبت|احد|اثنين|اتنين|ثلاثاء|ثلاثا|تلاتا|اربعاء|اربعا|خميس)"
+    r"(?:(?:يوم )?(?:ال)?(?:جمعه|سبت|اثنين|اتنين|ثلاثاء|ثلاثا|تلاتا|اربعاء|اربعا|خميس)"
+    r"|(?:يوم )?الاحد|يوم احد"
     r"|friday|saturday|sunday|monday|tuesday|wednesday|thursday|fri|sat|sun|mon|tue|wed|thu"
     r"|weekend|ويكند|نهايه الاسبوع)"
 )
@@ -40,7 +43,9 @@ _PARTS = (
 )
 _TIME = re.compile(
     r"(?<![^\W_])(?:"
-    r"(?:الساعه |at |الساعة )?\d{1,2}(?:[:.]\d{2})? ?" + _PARTS + r"?(?: " + _DAYS + r")?"
+    # a clock time needs a cue: "الساعة ٩", "at 9", "9:30", "9 pm", "٩ الليل" (a bare "1" is a number)
+    r"(?:(?:الساعه |at )\d{1,2}(?:[:.]\d{2})?|\d{1,2}[:.]\d{2}|\d{1,2}(?= ?" + _PARTS + r"))"
+    r"(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?"
     r"|(?:(?:on|this|next|كل|يوم|هذا|الجاي) )?" + _DAYS + r"(?: " + _PARTS + r")?"
     r"|(?:في |خلال |during |in )?(?:شهر )?رمضان|ramadan|ramadhan|ramzan"
     r"|(?:في |ايام )?(?:ال)?عيد|eid"
@@ -75,6 +80,17 @@ def _is_extension(a: str, b: str) -> bool:
     return len(short) < len(long_) and len(short) < 7 and (long_.startswith(short) or long_.endswith(short))
 
 
+def _outranks(entry: GazetteerEntry, current: GazetteerEntry) -> bool:
+    """Which meaning a phrase keeps when two records share it.
+
+    Places beat services beat districts beat categories, except that a kind beats a district of the
+    same words: "شاطئ" asked alone means a beach; the district is still found as "حي الشاطئ".
+    """
+    if {entry.entity, current.entity} == {"category", "district"}:
+        return entry.entity == "category"
+    return _PRIORITY[entry.entity] > _PRIORITY[current.entity]
+
+
 def canonical_tokens(text: str) -> tuple[str, ...]:
     """The tokens a name is matched on: folded, article removed, one-letter and article tokens dropped."""
     out = []
@@ -96,13 +112,16 @@ class Gazetteer:
             if not key:
                 continue
             current = self.phrases.get(key)
-            if current is None or _PRIORITY[entry.entity] > _PRIORITY[current.entity]:
+            if current is None or _outranks(entry, current):
                 self.phrases[key] = entry
         self.vocab = {token for key in self.phrases for token in key}
         self._fuzzy_vocab = sorted(t for t in self.vocab if len(t) >= 4 and not t.isdigit())
         self.max_len = max((len(k) for k in self.phrases), default=1)
         self.fuzzy_cutoff = fuzzy_cutoff
         self._cache: dict[str, tuple[str, float] | None] = {}
+        listing = "\n".join(f"{' '.join(k)}\t{e.entity}\t{e.value}" for k, e in sorted(self.phrases.items()))
+        self.digest = hashlib.sha256(listing.encode()).hexdigest()[:16]
+        """Identifies what this gazetteer finds (models trained with it are named by it)."""
 
     @classmethod
     def from_store(cls, store: Store, synonyms: Mapping[str, str] | None = None) -> Gazetteer:
@@ -223,6 +242,8 @@ class Gazetteer:
                 if entry is None:
                     continue
                 confidence = min(t[1] for t in window) / 100.0
+                if n == 1 and confidence < _SINGLE_WORD_FUZZY:
+                    continue  # a one-word name near another word ("دولار"/"دوار") is that other word
                 start, end = norm.span(window[0][2], window[-1][3])
                 surface = norm.original[start:end]
                 found.append(Entity(entry.entity, entry.value, start, end, surface, confidence))
