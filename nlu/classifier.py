@@ -1,4 +1,4 @@
-"""The embedded intent classifier: TF-IDF character and word n-grams, a linear model, calibrated softmax.
+"""The embedded intent classifier: TF-IDF character and word n-grams, a linear SVM, calibrated softmax.
 
 Training uses scikit-learn. Serving does not: the fitted vocabularies, IDF weights and coefficients are
 exported to a small ``.npz`` file and scored with a few dictionary look-ups and one sparse dot product,
@@ -28,7 +28,7 @@ from nlu.normalize import arabizi_fold, fold
 
 __all__ = ["FEATURIZER_VERSION", "IntentModel", "feature_text", "train_intent_model"]
 
-FEATURIZER_VERSION = "4"
+FEATURIZER_VERSION = "5"
 _REPLACED = frozenset({"place", "district"})
 CHAR_NGRAMS = (2, 5)
 WORD_NGRAMS = (1, 2)
@@ -178,7 +178,7 @@ def _fit_temperature(logits: npt.NDArray[np.float64], labels: npt.NDArray[np.int
 
 
 def train_intent_model(
-    texts: Sequence[str], labels: Sequence[str], digest: str, c: float = 8.0, seed: int = 0
+    texts: Sequence[str], labels: Sequence[str], digest: str, c: float = 1.0, seed: int = 0
 ) -> IntentModel:
     """Fit the model on featurised ``texts`` (see :func:`feature_text`) and calibrate its confidence.
 
@@ -188,7 +188,7 @@ def train_intent_model(
     # scikit-learn is imported here only: serving never needs it.
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     char = TfidfVectorizer(
@@ -203,14 +203,14 @@ def train_intent_model(
         dtype=np.float64,
     )
     features = hstack([char.fit_transform(texts), word.fit_transform(texts)]).tocsr()
-    classifier = LogisticRegression(C=c, max_iter=3000, random_state=seed)
+    classifier = LinearSVC(C=c, random_state=seed)
     classifier.fit(features, labels)
     classes = [str(x) for x in classifier.classes_]
     label_idx = np.asarray([classes.index(x) for x in labels], dtype=np.int64)
     min_count = min(Counter(labels).values())
     folds = StratifiedKFold(n_splits=max(2, min(5, min_count)), shuffle=True, random_state=seed)
     held_out = cross_val_predict(
-        LogisticRegression(C=c, max_iter=3000, random_state=seed),
+        LinearSVC(C=c, random_state=seed),
         features,
         labels,
         cv=folds,

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_CHARS = 2_000
 """Longer messages are read up to here: nobody asks a city guide a question longer than that."""
-C = 8.0
+C = 1.0
 _LETTERS = re.compile(r"[^\W\d_]")
 _ARABIZI_DIGIT = re.compile(r"[a-z][2356789]|[2356789][a-z]")
 _WORD = re.compile(r"[a-z0-9']+")
