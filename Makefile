@@ -13,8 +13,8 @@ $(UV):
 
 run: install
 	$(DALIL) kb build
-	$(DALIL) kb stats
-	$(DALIL) kb search "نافورة الملك فهد"
+	$(DALIL) nlu train
+	$(DALIL) chat
 
 test: install lint typecheck pytest
 
@@ -37,6 +37,7 @@ schema:
 
 bench: install
 	$(UV) run --frozen python -m bench.kb_bench
+	$(UV) run --frozen python -m bench.nlu_predict
 
 clean:
 	rm -rf var/ models/ .mypy_cache .ruff_cache .pytest_cache

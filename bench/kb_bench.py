@@ -46,12 +46,13 @@ def generate(n: int, categories: list[str], seed: int = 7) -> list[Place]:
     for i in range(n):
         w, m = rng.randrange(len(AR_WORDS)), rng.randrange(len(AR_NAMES))
         ar = f"{AR_WORDS[w]} {AR_NAMES[m]} {i}"
-        en = f"{EN_NAMES[m].title()} {EN_WORDS[w].title()} {i}"
+        e = w % len(EN_WORDS)
+        en = f"{EN_NAMES[m].title()} {EN_WORDS[e].title()} {i}"
         places.append(
             Place(
                 id=f"bench-place-{i}",
                 name=Name(ar=ar, en=en),
-                aliases=Aliases(ar=[f"{AR_WORDS[w]} {AR_NAMES[m]}"], en=[f"{EN_NAMES[m]} {EN_WORDS[w]}"]),
+                aliases=Aliases(ar=[f"{AR_WORDS[w]} {AR_NAMES[m]}"], en=[f"{EN_NAMES[m]} {EN_WORDS[e]}"]),
                 categories=[rng.choice(categories)],
                 location=Location(lat=rng.uniform(21.30, 21.85), lon=rng.uniform(39.10, 39.30)),
                 opening_hours="Sa-Th 09:00-23:00; Fr 16:00-23:00",
@@ -123,7 +124,11 @@ def run(n: int, postgres_url: str | None) -> dict[str, Any]:
         w, m = rng.randrange(len(AR_WORDS)), rng.randrange(len(AR_NAMES))
         queries.append(
             rng.choice(
-                [f"{AR_WORDS[w]} {AR_NAMES[m]}", f"{EN_NAMES[m]} {EN_WORDS[w]}", AR_NAMES[m][2:] + "ه"]
+                [
+                    f"{AR_WORDS[w]} {AR_NAMES[m]}",
+                    f"{EN_NAMES[m]} {EN_WORDS[w % len(EN_WORDS)]}",
+                    AR_NAMES[m][2:] + "ه",
+                ]
             )
         )
     query_iter = iter(queries * 4)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,8 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"dalil: {exc}", file=sys.stderr)
         return 2
+    # Interactive commands print their own results: their logs are for warnings, unless asked for.
+    interactive = args.command != "serve" and "DALIL_LOG_LEVEL" not in os.environ
     logging.basicConfig(
-        level=settings.log_level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level="WARNING" if interactive else settings.log_level,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     if args.command == "kb":
         handler = {
