@@ -146,7 +146,7 @@ def test_model_is_retrained_only_when_data_changes(tmp_path: Path, store: Store)
 class _FakeRasa(BaseHTTPRequestHandler):
     """Speaks Rasa 3's ``POST /model/parse``."""
 
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         text = body["text"]
         if text == "broken":
@@ -182,7 +182,7 @@ class _FakeRasa(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
