@@ -25,6 +25,9 @@ COPY --chown=dalil:dalil data/ data/
 RUN mkdir -p var models && chown dalil:dalil var models
 ENV PATH="/app/.venv/bin:$PATH" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 USER dalil
+# Ship a built index (SQLite default) and the trained intent model, so a container answers at once;
+# with DALIL_DATABASE_URL set, the server builds the index there on first start.
+RUN dalil kb build && dalil nlu train
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=60s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
 CMD ["dalil", "serve", "--host", "0.0.0.0", "--port", "8000"]
