@@ -47,7 +47,9 @@ _TIME = re.compile(
     r"(?:(?:الساعه |at )\d{1,2}(?:[:.]\d{2})?|\d{1,2}[:.]\d{2}|\d{1,2}(?= ?" + _PARTS + r"))"
     r"(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?"
     r"|(?:(?:on|this|next|كل|يوم|هذا|الجاي) )?" + _DAYS + r"(?: " + _PARTS + r")?"
-    r"|(?:في |خلال |during |in )?(?:شهر )?رمضان|ramadan|ramadhan|ramzan"
+    r"|(?:في |خلال |during |in |fi |fe |b)?(?:شهر |shahr )?(?:رمضان|ramadan|ramadhan|ramzan)"
+    r"|(?:بعد|قبل|after|before|ba3d|gabl) (?:ال)?(?:فجر|ظهر|عصر|مغرب|عشا|عشاء|صلاه)"
+    r"|al7een|el7een|al7in|hal7een|alhin|delwa2ti|bukra|bokra|bukrah|elyom|elyoum|alyom|alyoum|ellela|allela"
     r"|(?:في |ايام )?(?:ال)?عيد|eid"
     r"|الحين|الان|دحين|دحينه|حاليا|هالحين|now|right now|currently|at the moment"
     r"|بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|tonight|اليوم|الليله"
@@ -120,7 +122,7 @@ class Gazetteer:
         self.fuzzy_cutoff = fuzzy_cutoff
         self._cache: dict[str, tuple[str, float] | None] = {}
         listing = "\n".join(f"{' '.join(k)}\t{e.entity}\t{e.value}" for k, e in sorted(self.phrases.items()))
-        self.digest = hashlib.sha256(listing.encode()).hexdigest()[:16]
+        self.digest = hashlib.sha256(f"{_TIME.pattern}\n{listing}".encode()).hexdigest()[:16]
         """Identifies what this gazetteer finds (models trained with it are named by it)."""
 
     @classmethod
