@@ -56,14 +56,21 @@ class Formatter:
             return str(self.texts.raw(self.lang, "tomorrow"))
         return str(self.texts.raw(self.lang, "weekdays")[moment.weekday()])
 
+    def on_day(self, moment: datetime, now: datetime) -> str:
+        """The day as it reads inside a sentence: "today", "tomorrow", "on Friday" / "يوم الجمعة"."""
+        delta = (moment.date() - now.date()).days
+        if delta in (0, 1):
+            return self.day_name(moment, now)
+        return self.t("on_day", day=self.day_name(moment, now))
+
     def ranges(self, day: DayHours) -> str:
         """One day's hours as text: "10:00 AM–12:00 AM, 4:00 PM–11:00 PM", "closed", "24 hours"."""
         if day.status_all_day is Status.CLOSED:
-            return str(self.texts.raw(self.lang, "ranges_closed"))
+            return self.t("ranges_closed")
         if day.status_all_day is Status.UNKNOWN or (not day.ranges and day.status_all_day is None):
-            return str(self.texts.raw(self.lang, "ranges_unknown"))
+            return self.t("ranges_unknown")
         if len(day.ranges) == 1 and day.ranges[0][0] == time(0, 0) and day.ranges[0][1] == time(0, 0):
-            return str(self.texts.raw(self.lang, "ranges_open_24h"))
+            return self.t("ranges_open_24h")
         text = "، ".join if self.lang == "ar" else ", ".join
         joined = text(f"{self.clock(a)}–{self.clock(b)}" for a, b in day.ranges)
         return eastern_digits(joined) if self.eastern else joined

@@ -53,6 +53,8 @@ _BY_ENTITY = {
     "category": "find_place",
     "district": "find_place",
 }
+FOLLOW_UP_CONFIDENCE = 0.25
+"""A place intent this sure is taken when the conversation is already about a place."""
 _EASTERN = re.compile(r"[٠-٩۰-۹]")
 _WESTERN = re.compile(r"[0-9]")
 _CHOICE_NUMBER = re.compile(r"^\s*([0-9٠-٩]{1,2})\s*$")
@@ -170,7 +172,11 @@ class Engine:
             if chosen is not None:
                 return chosen
         if kind == "feedback" and incoming.text:
-            return conversation.record_feedback(turn, pending.get("place"), incoming.text)
+            place_id = pending.get("place")
+            if place_id is None:  # we asked which place: this answer names it
+                named = turn.places()
+                place_id = named[0].id if named else None
+            return conversation.record_feedback(turn, place_id, incoming.text)
         if not incoming.text and incoming.attachment:
             return [turn.text("unsupported_message")]
         if not incoming.text:
@@ -194,6 +200,13 @@ class Engine:
         for entity in parse.entities:
             if entity.entity in _BY_ENTITY:
                 return _BY_ENTITY[entity.entity]
+        if turn.state.last_places:
+            # A short follow-up about the place just discussed ("and when does it close?", "on Friday?")
+            # often scores low on its own; the conversation makes it clear.
+            if intent in PLACE_INTENTS and parse.intent.confidence >= FOLLOW_UP_CONFIDENCE:
+                return intent
+            if parse.first("time") is not None:
+                return "opening_hours"
         if turn.state.pending and turn.state.pending.get("kind") == "need_place":
             hits = turn.store.search(turn.incoming.text, lang=turn.lang, limit=1, min_score=80)
             if hits:

@@ -249,3 +249,27 @@ class Records:
             query = query.where(feedback.c.resolved_at.is_(None))
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+    def resolve_feedback(self, feedback_id: int, resolution: str) -> bool:
+        """Close an open "this is wrong" report with what was done; False when unknown or closed."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(feedback)
+                .where(feedback.c.id == feedback_id, feedback.c.resolved_at.is_(None))
+                .values(resolved_at=datetime.now(UTC), resolution=resolution)
+            ).rowcount
+        return bool(changed)
+
+    def unanswered_since(self, since: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Unanswered questions logged at or after ``since`` (all when None), newest first."""
+        query = select(unanswered).order_by(unanswered.c.id.desc()).limit(limit)
+        if since is not None:
+            query = query.where(unanswered.c.created_at >= since)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def ask_counts(self) -> dict[str, int]:
+        """How many questions each place got, by place id."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(asked.c.place_id, asked.c["count"])).all()
+        return {str(r[0]): int(r[1]) for r in rows}

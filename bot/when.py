@@ -70,7 +70,8 @@ class When:
 
 def _weekday(text: str) -> int | None:
     for index, names in _DAYS.items():
-        if any(re.search(rf"(?<![^\W_]){n}(?![^\W_])", text) for n in names):
+        # Arabic weekdays usually come with the article: "الجمعة", "يوم السبت".
+        if any(re.search(rf"(?<![^\W_])(?:ال)?{n}(?![^\W_])", text) for n in names):
             return index
     return None
 

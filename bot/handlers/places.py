@@ -96,10 +96,10 @@ def _when_label(turn: Turn, when: When, moment: datetime | None) -> str:
     if when.ramadan and moment is None:
         return turn.t("in_ramadan")
     if moment is not None:
-        return turn.t("at_when", day=turn.fmt.day_name(moment, turn.now), time=turn.fmt.clock(moment))
+        return turn.t("at_when", day=turn.fmt.on_day(moment, turn.now), time=turn.fmt.clock(moment))
     assert when.day is not None  # noqa: S101 - When always carries a moment or a day
     day_moment = datetime.combine(when.day, turn.now.timetz())
-    return turn.fmt.day_name(day_moment, turn.now)
+    return turn.fmt.on_day(day_moment, turn.now)
 
 
 def opening_hours(turn: Turn) -> list[Reply]:
@@ -120,7 +120,7 @@ def opening_hours(turn: Turn) -> list[Reply]:
         else:
             text = turn.t("ramadan_no_hours", name=name, ranges=turn.fmt.ranges(hours.day(turn.now.date())))
         return [_details(turn, place, text)]
-    if when.at is not None and when.explicit:
+    if when.at is not None and when.explicit and when.at != turn.now:  # "open now?" is the status below
         state = hours.state(when.at)
         label = _when_label(turn, when, when.at)
         ranges = turn.fmt.ranges(hours.day(when.at.date()))
@@ -138,7 +138,7 @@ def opening_hours(turn: Turn) -> list[Reply]:
         day = hours.day(when.day)
         ranges = turn.fmt.ranges(day)
         if day.ranges:
-            text = f"{name} · {label}: {ranges}"
+            text = turn.t("day_hours", name=name, when=label, ranges=ranges)
         elif day.status_all_day is Status.CLOSED:
             text = turn.t("at_time_closed", name=name, when=label)
         else:
@@ -214,11 +214,17 @@ def directions(turn: Turn) -> list[Reply]:
     ]
 
 
-def _category_name(turn: Turn, category_id: str | None, plural: bool = True) -> str:
+def _category_name(turn: Turn, category_id: str | None, in_sentence: bool = True) -> str:
+    """The category's name; in English lower-cased mid-sentence ("the nearest pharmacy")."""
     category = turn.store.categories.get(category_id) if category_id else None
     if category is None:
         return ""
-    return category.name.ar if turn.lang == "ar" else category.name.en
+    if turn.lang == "ar":
+        return category.name.ar
+    name = category.name.en
+    if in_sentence and name[1:2].islower():  # "Shopping mall" → "shopping mall"; "ATM" stays
+        name = name[0].lower() + name[1:]
+    return name
 
 
 def _open_first(turn: Turn, places: list[Place]) -> list[Place]:
@@ -266,12 +272,14 @@ def find_place(turn: Turn) -> list[Reply]:
                 "find_in_district",
                 district=district_record.name.ar if turn.lang == "ar" else district_record.name.en,
             )
-    category_name = _category_name(turn, category.value if category else None)
+    category_id = category.value if category else None
     if not places:
-        return [turn.text("find_none", category=category_name, where=where)]
+        return [turn.text("find_none", category=_category_name(turn, category_id), where=where)]
     ranked = _open_first(turn, places)[:LIST_SIZE]
     header = (
-        turn.t("find_results", category=category_name, where=where).strip()
+        turn.t(
+            "find_results", category=_category_name(turn, category_id, in_sentence=False), where=where
+        ).strip()
         if category is not None
         else turn.t("find_results_any", where=f" {where}" if where else "")
     )

@@ -12,7 +12,58 @@ __all__ = ["continue_report", "municipal_service", "report_issue", "service_card
 
 _CANCEL = re.compile(r"^\s*(?:الغاء|إلغاء|الغ|كنسل|cancel|stop|خلاص)\s*$", re.IGNORECASE)
 _SKIP = re.compile(r"^\s*(?:لا|no|skip|تخطي|ما ابي|ما ابغى|ما عندي|nope)\s*[.!]*\s*$", re.IGNORECASE)
-_MIN_DESCRIPTION_WORDS = 4
+_HOW = re.compile(r"\b(?:كيف|وشلون|طريقة|طريقه|how)\b", re.IGNORECASE)
+_MIN_DESCRIPTION_WORDS = 2
+# Words that only say "I want to report a problem"; what is left describes the problem itself.
+_GENERIC = frozenset(
+    [
+        "ابغى",
+        "ابغي",
+        "ابي",
+        "ابا",
+        "اريد",
+        "ودي",
+        "ابلغ",
+        "بلغ",
+        "بلاغ",
+        "ارفع",
+        "اقدم",
+        "قدم",
+        "اسوي",
+        "سوي",
+        "عن",
+        "مشكله",
+        "مشكلة",
+        "شكوى",
+        "عندي",
+        "فيه",
+        "لو",
+        "سمحت",
+        "i",
+        "i'd",
+        "want",
+        "to",
+        "like",
+        "would",
+        "please",
+        "report",
+        "a",
+        "an",
+        "the",
+        "problem",
+        "issue",
+        "complaint",
+        "about",
+        "file",
+        "make",
+        "there",
+        "is",
+    ]
+)
+
+
+def _fold(word: str) -> str:
+    return word.translate(str.maketrans("أإآة", "اااه"))
 
 
 def service_card(turn: Turn, service: Service) -> list[Reply]:
@@ -57,7 +108,9 @@ def municipal_service(turn: Turn) -> list[Reply]:
 
 def report_issue(turn: Turn) -> list[Reply]:
     """Start a guided report: what, where, an optional photo; then store it with a reference."""
-    words = turn.incoming.text.split()
+    if turn.parse.first("service") is not None and _HOW.search(turn.incoming.text):
+        return municipal_service(turn)  # "how do I file a 940 report?" asks about the service itself
+    words = [w for w in re.findall(r"[\w']+", turn.incoming.text.lower()) if _fold(w) not in _GENERIC]
     draft: dict[str, object] = {
         "what": None,
         "where": None,
