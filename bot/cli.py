@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import chat_commands, kb_commands, nlu_commands
+from bot import chat_commands, editor_commands, kb_commands, nlu_commands
+from bot.app import load_channel
 from bot.settings import Settings, SettingsError
 
 __all__ = ["main"]
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument(
         "--print", dest="print_kind", choices=kb_commands.SCHEMA_KINDS, help="print one to stdout"
     )
+    editor_commands.add_kb_parsers(kb_sub)
     nlu = commands.add_parser("nlu", help="NLU model: train, evaluate")
     nlu_sub = nlu.add_subparsers(dest="nlu_command", required=True, metavar="NLU_COMMAND")
     train = nlu_sub.add_parser("train", help="train the embedded model (only when the data changed)")
@@ -92,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
         if name == "handoff":
             release = actions.add_parser("release", help="resume automatic answers for that user")
             release.add_argument("ref")
+        editor_commands.extend_review(name, review, actions, listing)
+
+    telegram = commands.add_parser("telegram", help="Telegram: long polling, or manage the webhook")
+    telegram_sub = telegram.add_subparsers(dest="telegram_command", metavar="ACTION")
+    set_hook = telegram_sub.add_parser("set-webhook", help="register URL with the secret and update kinds")
+    set_hook.add_argument("url", help="public HTTPS URL of /webhooks/telegram")
+    telegram_sub.add_parser("delete-webhook", help="remove the webhook (polling does this itself)")
 
     parse = commands.add_parser("parse", help="show how the NLU reads a message")
     parse.add_argument("text")
@@ -122,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "search": kb_commands.search,
             "nearest": kb_commands.nearest,
             "schema": kb_commands.schema,
+            **editor_commands.KB_HANDLERS,
         }[args.kb_command]
         return handler(settings, args)
     if args.command == "nlu":
@@ -129,11 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.nlu_command
         ]
         return nlu_handler(settings, args)
+    if editor_commands.handles(args):
+        return editor_commands.run(settings, args)
     if args.command in ("handoff", "feedback", "reports", "unanswered"):
         return chat_commands.queue(settings, args)
     simple = {"chat": chat_commands.chat, "ask": chat_commands.ask, "serve": chat_commands.serve}
     if args.command in simple:
         return simple[args.command](settings, args)
+    if args.command == "telegram":
+        return int(load_channel("telegram").command(settings, args))  # PTB is imported only here
     if args.command == "parse":
         return nlu_commands.parse_command(settings, args)
     print(json.dumps({"error": f"unknown command {args.command}"}), file=sys.stderr)

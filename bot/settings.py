@@ -49,6 +49,8 @@ class Settings(BaseModel):
     whatsapp_api_base_url: str = "https://graph.facebook.com/v21.0"
     whatsapp_reengagement_template: str | None = None
     whatsapp_template_language: str = "ar"
+    admin_token: SecretStr | None = None
+    """``DALIL_ADMIN_TOKEN``: bearer token for ``POST /admin/reload``; unset disables the admin API."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -112,4 +114,5 @@ _ENV = {
     "whatsapp_app_secret": "WHATSAPP_APP_SECRET",
     "whatsapp_verify_token": "WHATSAPP_VERIFY_TOKEN",
     "whatsapp_api_base_url": "WHATSAPP_API_BASE_URL",
+    "admin_token": "DALIL_ADMIN_TOKEN",
 }

@@ -1,0 +1,367 @@
+"""The content editors' commands: lint, preview, stale, OSM import/export and the review queues.
+
+``dalil kb lint|preview|stale|import osm|export geojson``, ``dalil feedback resolve`` and
+``dalil unanswered [--since]``. They read the YAML under ``data/`` (the source of truth an editor is
+changing), not the built index, so an edit shows before it is built or committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from bot.cards import Formatter
+from bot.records import Records
+from bot.settings import Settings
+from bot.texts import Texts
+from bot.types import LocationPin, Reply, reply_to_dict
+from bot.wiring import KnowledgeService
+from knowledge.hours import RIYADH
+from knowledge.lint import lint
+from knowledge.loader import STALE_AFTER_DAYS, Issue, load_knowledge
+from knowledge.osm import dumps, from_osm, to_geojson, to_yaml
+from knowledge.store import Store
+
+__all__ = [
+    "KB_HANDLERS",
+    "add_kb_parsers",
+    "extend_review",
+    "group_questions",
+    "handles",
+    "run",
+]
+
+UNANSWERED_SIMILARITY = 70.0
+"""rapidfuzz token-set ratio (0–100) on folded text at which two questions join one group."""
+
+
+# --- argument parsers -----------------------------------------------------------------------------
+
+
+def add_kb_parsers(kb_sub: Any) -> None:
+    """Add ``lint``, ``preview``, ``stale``, ``import`` and ``export`` under ``dalil kb``."""
+    lint_parser = kb_sub.add_parser("lint", help="validate plus editorial warnings (exit 1 only on errors)")
+    lint_parser.add_argument("--json", action="store_true", help="issues as JSON")
+    lint_parser.add_argument("--today", type=date.fromisoformat, help="measure ages from this day")
+    preview = kb_sub.add_parser("preview", help="the place card the bot would send, from the YAML as edited")
+    preview.add_argument("place_id", metavar="ID")
+    preview.add_argument("--at", help="ISO time (Asia/Riyadh when no offset); default now or DALIL_NOW")
+    preview.add_argument("--lang", choices=["ar", "en"], help="one language (default: both)")
+    preview.add_argument("--json", action="store_true", help="the replies as JSON")
+    stale = kb_sub.add_parser("stale", help="places to re-verify first: oldest checks, most asked about")
+    stale.add_argument("--days", type=int, default=STALE_AFTER_DAYS, help="older than N days (default 180)")
+    stale.add_argument("--limit", type=int, default=50)
+    stale.add_argument("--json", action="store_true")
+    imports = kb_sub.add_parser("import", help="import places for review (never overwrites edited ones)")
+    import_sub = imports.add_subparsers(dest="import_format", required=True, metavar="FORMAT")
+    osm = import_sub.add_parser("osm", help="Overpass JSON or GeoJSON from OpenStreetMap")
+    osm.add_argument("file", type=Path)
+    osm.add_argument("--out", type=Path, help="new places file (default: data/places/import-osm-DATE.yml)")
+    export = kb_sub.add_parser("export", help="export the places")
+    export_sub = export.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
+    geojson = export_sub.add_parser("geojson", help="places with coordinates as GeoJSON, for maps")
+    geojson.add_argument("--out", type=Path, help="file (default: stdout)")
+
+
+def extend_review(name: str, review: argparse.ArgumentParser, actions: Any, listing: Any) -> None:
+    """Add ``feedback resolve`` and ``unanswered [--since]`` to the review-queue parsers."""
+    if name == "feedback":
+        resolve = actions.add_parser("resolve", help="close a report with what was done")
+        resolve.add_argument("feedback_id", metavar="ID", type=int)
+        resolve.add_argument("--note", default="fixed", help="what was done (default: fixed)")
+    if name == "unanswered":
+        actions.required = False
+        for parser in (review, listing):
+            parser.add_argument("--since", help="only questions from this day or ISO time on")
+        review.add_argument("--json", action="store_true", help="groups as JSON")
+        review.add_argument("--limit", type=int, default=1000, help="how many questions to read")
+
+
+def handles(args: argparse.Namespace) -> bool:
+    """Whether the parsed command is one of the review-queue commands served here."""
+    return (args.command == "feedback" and getattr(args, "action", None) == "resolve") or (
+        args.command == "unanswered"
+    )
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Run a review-queue command :func:`handles` accepted."""
+    if args.command == "feedback":
+        return resolve_feedback(settings, args)
+    return unanswered(settings, args)
+
+
+# --- kb lint ------------------------------------------------------------------------------------------
+
+
+def _issue_dict(issue: Issue) -> dict[str, Any]:
+    return asdict(issue)
+
+
+def _issue_line(issue: Issue) -> str:
+    return f"{issue.path}:{issue.line}: {issue.level}: {issue.field}: {issue.message}"
+
+
+def lint_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Print every error and warning as ``file:line: level: field: message``; exit 1 only on errors."""
+    report = lint(settings.data_dir, today=args.today or _today(settings))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "errors": len(report.errors),
+                    "warnings": len(report.warnings),
+                    "issues": [_issue_dict(i) for i in report.issues],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        for issue in report.issues:
+            print(_issue_line(issue))
+        print(
+            f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in "
+            f"{len(report.result.kb.places)} places"
+        )
+    return 1 if report.errors else 0
+
+
+# --- kb preview -----------------------------------------------------------------------------------------
+
+
+def _now(settings: Settings, at: str | None) -> datetime:
+    if at:
+        moment = datetime.fromisoformat(at)
+    elif settings.now is not None:
+        moment = settings.now
+    else:
+        return datetime.now(RIYADH)
+    return moment.replace(tzinfo=RIYADH) if moment.tzinfo is None else moment.astimezone(RIYADH)
+
+
+def _today(settings: Settings) -> date:
+    return _now(settings, None).date()
+
+
+def preview_replies(
+    texts: Texts, store: Store, place_id: str, lang: str, now: datetime, eastern: bool = False
+) -> list[Reply]:
+    """The replies the bot sends for "tell me about PLACE" (as ``place_info`` does): the card and its pin."""
+    place = store.get(place_id)
+    if place is None:
+        raise KeyError(place_id)
+    fmt = Formatter(texts, store, lang, eastern)
+    card = fmt.card(place, store.hours(place), now)
+    replies: list[Reply] = [card]
+    if place.location:
+        replies.append(LocationPin(place.location.lat, place.location.lon, fmt.name(place), card.address))
+    return replies
+
+
+def preview(settings: Settings, args: argparse.Namespace) -> int:
+    """Show the card for one place from the YAML as it is now; exit 1 when the place is missing or broken."""
+    now = _now(settings, args.at)
+    result = load_knowledge(settings.data_dir, today=now.date())
+    own = [
+        i for i in result.errors if f"(in {args.place_id})" in i.message or f"'{args.place_id}'" in i.message
+    ]
+    store = Store.from_knowledge(result.kb)
+    if store.get(args.place_id) is None:
+        for issue in own:
+            print(issue, file=sys.stderr)
+        if not own:
+            ids = [p.id for p in result.kb.places]
+            close = [match for match, _score, _i in process.extract(args.place_id, ids, limit=3)]
+            print(f"no place {args.place_id!r}; did you mean: {', '.join(close)}?", file=sys.stderr)
+        else:
+            print(
+                f"{args.place_id} has errors: the bot would not know it until they are fixed", file=sys.stderr
+            )
+        return 1
+    texts = Texts.load(settings.data_dir / "responses")
+    langs = [args.lang] if args.lang else ["ar", "en"]
+    shown = {lang: preview_replies(texts, store, args.place_id, lang, now) for lang in langs}
+    if args.json:
+        payload = {lang: [reply_to_dict(r) for r in replies] for lang, replies in shown.items()}
+        print(json.dumps({"at": now.isoformat(), **payload}, ensure_ascii=False, indent=2, default=str))
+        return 0
+    from connectors.console import render  # the console's plain rendering of replies
+
+    origin = result.kb.origin[args.place_id]
+    print(f"# {args.place_id} from {origin.path}:{origin.line}, as of {now.isoformat(timespec='minutes')}")
+    for lang, replies in shown.items():
+        print(f"\n[{lang}]")
+        print(render(replies)[0])
+    return 0
+
+
+# --- kb stale ---------------------------------------------------------------------------------------------
+
+
+def stale(settings: Settings, args: argparse.Namespace) -> int:
+    """Places not verified for ``--days``, the most asked about first, then the oldest."""
+    today = _today(settings)
+    result = load_knowledge(settings.data_dir, today=today)
+    service = KnowledgeService(settings)
+    asks = Records(service.engine).ask_counts()
+    cutoff = today - timedelta(days=args.days)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": p.id,
+            "name": p.name.ar,
+            "last_verified": p.last_verified.isoformat(),
+            "age_days": (today - p.last_verified).days,
+            "asked": asks.get(p.id, 0),
+            "where": f"{result.kb.origin[p.id].path}:{result.kb.origin[p.id].line}",
+        }
+        for p in result.kb.places
+        if p.last_verified <= cutoff
+    ]
+    rows.sort(key=lambda r: (-r["asked"], -r["age_days"], r["id"]))
+    rows = rows[: args.limit]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(f"nothing older than {args.days} days")
+    for row in rows:
+        print(f"{row['where']}: {row['id']} asked {row['asked']}×, verified {row['age_days']} days ago")
+    return 0
+
+
+# --- kb import / export -----------------------------------------------------------------------------------
+
+
+def import_osm(settings: Settings, args: argparse.Namespace) -> int:
+    """Write OSM elements as a new places file for review; existing records are never touched."""
+    today = _today(settings)
+    try:
+        doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 1
+    result = load_knowledge(settings.data_dir, today=today)
+    try:
+        imported = from_osm(doc, result.kb, today)
+    except ValueError as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 1
+    for skipped in imported.skipped:
+        print(f"skipped {skipped.osm} {skipped.name}: {skipped.reason}")
+    if not imported.records:
+        print("nothing new to import")
+        return 0
+    out: Path = args.out or settings.data_dir / "places" / f"import-osm-{today:%Y%m%d}.yml"
+    if out.exists():
+        print(f"{out} exists: review and merge it first, or give --out", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_yaml(imported.records, Path(args.file).name), encoding="utf-8")
+    print(f"wrote {len(imported.records)} place(s) to {out} for review; run `dalil kb lint` next")
+    return 0
+
+
+def export_geojson(settings: Settings, args: argparse.Namespace) -> int:
+    """Places with coordinates as a GeoJSON FeatureCollection."""
+    result = load_knowledge(settings.data_dir, today=_today(settings))
+    text = dumps(to_geojson(result.kb.places))
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    return {"osm": import_osm}[args.import_format](settings, args)
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    return {"geojson": export_geojson}[args.export_format](settings, args)
+
+
+KB_HANDLERS = {
+    "lint": lint_command,
+    "preview": preview,
+    "stale": stale,
+    "import": _import,
+    "export": _export,
+}
+
+
+# --- review queues ------------------------------------------------------------------------------------
+
+
+def resolve_feedback(settings: Settings, args: argparse.Namespace) -> int:
+    """Close one "this is wrong" report."""
+    records = Records(KnowledgeService(settings).engine)
+    if not records.resolve_feedback(args.feedback_id, args.note):
+        print(f"no open feedback {args.feedback_id}", file=sys.stderr)
+        return 1
+    print(f"resolved feedback {args.feedback_id}: {args.note}")
+    return 0
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = (
+        datetime.combine(date.fromisoformat(value), time())
+        if len(value) == 10
+        else datetime.fromisoformat(value)
+    )
+    return (moment.replace(tzinfo=RIYADH) if moment.tzinfo is None else moment).astimezone(UTC)
+
+
+def group_questions(rows: list[dict[str, Any]], fold: Any = str.casefold) -> list[dict[str, Any]]:
+    """Group similar questions (rapidfuzz token-set ratio on folded text); biggest groups first."""
+    groups: list[dict[str, Any]] = []
+    keys: list[str] = []
+    for row in rows:
+        key = fold(str(row["text"]))
+        found = process.extractOne(key, keys, scorer=fuzz.token_set_ratio, score_cutoff=UNANSWERED_SIMILARITY)
+        if found is None:
+            keys.append(key)
+            groups.append({"text": row["text"], "count": 0, "examples": [], "intents": {}, "last": None})
+            group = groups[-1]
+        else:
+            group = groups[found[2]]
+        group["count"] += 1
+        if row["text"] not in group["examples"] and len(group["examples"]) < 5:
+            group["examples"].append(row["text"])
+        intent = row.get("intent") or "?"
+        group["intents"][intent] = group["intents"].get(intent, 0) + 1
+        created = row.get("created_at")
+        if created is not None and (group["last"] is None or str(created) > group["last"]):
+            group["last"] = str(created)
+    groups.sort(key=lambda g: (-g["count"], g["text"]))
+    return groups
+
+
+def unanswered(settings: Settings, args: argparse.Namespace) -> int:
+    """Questions Dalil could not answer, grouped by similarity: what to add (places or phrasings)."""
+    from nlu.normalize import fold  # Arabic-aware folding, so spelling variants group together
+
+    records = Records(KnowledgeService(settings).engine)
+    rows = records.unanswered_since(_since(args.since), limit=args.limit)
+    groups = group_questions(rows, fold)
+    if args.json:
+        print(json.dumps(groups, ensure_ascii=False, indent=2))
+        return 0
+    if not groups:
+        print("(none)")
+    for group in groups:
+        intents = ", ".join(f"{k} {v}" for k, v in sorted(group["intents"].items(), key=lambda kv: -kv[1]))
+        print(f"{group['count']:>4}×  {group['text']}   [{intents}]")
+        for example in group["examples"][1:]:
+            print(f"       · {example}")
+    return 0
