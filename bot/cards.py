@@ -99,7 +99,8 @@ class Formatter:
         if state.layer is Layer.RAMADAN:
             line += " " + self.t("ramadan_layer")
         elif state.layer is Layer.SPECIAL:
-            line += " " + self.t("special_layer", note=f": {state.note}" if state.note else "")
+            note = state.note.get(self.lang) if state.note else None
+            line += " " + self.t("special_layer", note=f": {note}" if note else "")
         return line
 
     def distance(self, metres: float) -> str:

@@ -32,6 +32,7 @@ __all__ = [
     "HoursError",
     "HoursState",
     "Layer",
+    "Note",
     "SpecialPeriod",
     "Status",
     "check_expression",
@@ -68,6 +69,9 @@ class Status(Enum):
 
 
 _PARSER_ERROR: type[Exception] = getattr(oh, "ParserError", SyntaxError)  # not in the package's stubs
+Note = Mapping[str, str]
+"""A note in each language, e.g. ``{"ar": "إجازة العيد", "en": "Eid holiday"}``."""
+
 _STATUS = {oh.State.OPEN: Status.OPEN, oh.State.CLOSED: Status.CLOSED, oh.State.UNKNOWN: Status.UNKNOWN}
 
 
@@ -78,7 +82,7 @@ class SpecialPeriod:
     start: date
     end: date
     hours: str
-    note: str | None = None
+    note: Note | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class HoursState:
     always_open: bool = False
     closes_at: datetime | None = None
     opens_at: datetime | None = None
-    note: str | None = None
+    note: Note | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ class DayHours:
     layer: Layer
     ranges: tuple[tuple[time, time], ...]
     status_all_day: Status | None = None
-    note: str | None = None
+    note: Note | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ class _Segment:
     end: datetime
     status: Status
     layer: Layer
-    note: str | None
+    note: Note | None
 
 
 def check_expression(expr: str) -> str | None:
@@ -207,7 +211,7 @@ class Hours:
         """Whether any hours are on file at all."""
         return self.opening_hours is not None or self.ramadan_hours is not None or bool(self.special)
 
-    def layer(self, day: date) -> tuple[Layer, str | None, str | None]:
+    def layer(self, day: date) -> tuple[Layer, str | None, Note | None]:
         """The layer that applies on ``day``: (layer, expression or None when unknown, note)."""
         for period in self.special:
             if period.start <= day <= period.end:
@@ -332,7 +336,7 @@ def _without_own_carry(
     return [replace(first, status=Status.CLOSED), *segments[1:]]
 
 
-def _carry_over(midnight: datetime, layer: Layer, expr: str | None, note: str | None) -> _Segment | None:
+def _carry_over(midnight: datetime, layer: Layer, expr: str | None, note: Note | None) -> _Segment | None:
     """The previous day's range running past ``midnight`` under that day's own hours, if any."""
     if expr is None:
         return None

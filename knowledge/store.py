@@ -45,7 +45,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge.hours import Hours, SpecialPeriod
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import Category, District, Place, Service
+from knowledge.schema import Category, District, Localized, Place, Service
 from knowledge.search import Fold, GeoIndex, NameEntry, NameIndex, casefold
 
 __all__ = [
@@ -390,10 +390,7 @@ class Store:
         """The place's opening hours (regular, Ramadan and special layers), parsed once."""
         cached = self._hours.get(place.id)
         if cached is None:
-            special = [
-                SpecialPeriod(s.start, s.end, s.hours, s.note.pick("en") if s.note else None)
-                for s in place.special_hours
-            ]
+            special = [SpecialPeriod(s.start, s.end, s.hours, _notes(s.note)) for s in place.special_hours]
             cached = Hours(place.opening_hours, place.ramadan_hours, special)
             self._hours[place.id] = cached
         return cached
@@ -488,3 +485,8 @@ class Store:
     def to_json(self) -> str:
         """The counts as JSON."""
         return json.dumps(self.counts, ensure_ascii=False, indent=2)
+
+
+def _notes(note: Localized | None) -> dict[str, str] | None:
+    """A special period's note in both languages (each falling back to the other)."""
+    return None if note is None else {"ar": note.pick("ar"), "en": note.pick("en")}

@@ -112,14 +112,16 @@ def test_first_ramadan_night_does_not_inherit_a_range_from_before_it() -> None:
 
 
 def test_special_day_overrides_regular_and_ramadan() -> None:
-    eid = SpecialPeriod(date(2027, 3, 9), date(2027, 3, 11), "16:00-01:00", "Eid al-Fitr")
-    closed = SpecialPeriod(date(2026, 12, 1), date(2026, 12, 1), "off", "maintenance")
+    eid = SpecialPeriod(
+        date(2027, 3, 9), date(2027, 3, 11), "16:00-01:00", {"ar": "عيد الفطر", "en": "Eid al-Fitr"}
+    )
+    closed = SpecialPeriod(date(2026, 12, 1), date(2026, 12, 1), "off", {"en": "maintenance"})
     hours = Hours(MALL, "Mo-Su 20:00-03:00", [eid, closed])
     state = hours.state(at("2027-03-10T17:00"))
-    assert (state.status, state.layer, state.note) == (Status.OPEN, Layer.SPECIAL, "Eid al-Fitr")
+    assert (state.status, state.layer, state.note) == (Status.OPEN, Layer.SPECIAL, eid.note)
     assert state.closes_at == at("2027-03-11T01:00")
     shut = hours.state(at("2026-12-01T12:00"))
-    assert (shut.status, shut.layer, shut.note) == (Status.CLOSED, Layer.SPECIAL, "maintenance")
+    assert (shut.status, shut.layer, shut.note) == (Status.CLOSED, Layer.SPECIAL, closed.note)
     assert shut.opens_at == at("2026-12-02T10:00")
     assert hours.day(date(2026, 12, 1)).status_all_day is Status.CLOSED
 
