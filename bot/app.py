@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,24 @@ class App:
     engine: Engine
     clock: Callable[[], datetime]
     metrics: Metrics
+
+    def prepare_reload(self) -> tuple[Store, Parser]:
+        """Validate the YAML, rebuild the index and load it with a fresh parser; serves nothing yet.
+
+        Slow (it may retrain the model), so run it off the event loop; then :meth:`swap` it in.
+
+        Raises:
+            bot.wiring.BuildRefusedError: the data has errors; nothing changed, the old data serves.
+        """
+        self.knowledge.build()
+        store = self.knowledge.store(build_if_missing=False)
+        return store, make_parser(self.settings, store)
+
+    def swap(self, store: Store, parser: Parser) -> None:
+        """Serve ``store`` and ``parser`` from the next turn on; a turn under way finishes on the old ones."""
+        self.store, self.parser = store, parser
+        self.engine.services = replace(self.engine.services, store=store)
+        self.engine.parser = parser
 
 
 def build_app(settings: Settings, states: StateStore | None = None) -> App:

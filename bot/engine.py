@@ -82,6 +82,8 @@ class Engine:
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message. Never raises for anything the person sent."""
+        if "\x00" in incoming.text:  # no database keeps a NUL in text, and no person means one
+            incoming = replace(incoming, text=incoming.text.replace("\x00", ""))
         key = user_key(incoming.channel, incoming.user_id)
         async with self.states.lock(key):
             state = await self.states.get(key)

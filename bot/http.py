@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text as sql
 
+from bot.admin import Reloader, admin_router
 from bot.app import App, build_app, load_channel
 from bot.settings import Settings
 
@@ -42,16 +43,25 @@ def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "wh
         version="0.1.0",
     )
     api.state.dalil = app
+    reloader = Reloader(app)
+    api.include_router(admin_router(app, reloader))
+    api.router.on_startup.append(reloader.on_sighup())
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()]
         return JSONResponse({"error": "invalid request", "details": errors}, status_code=422)
 
-    @api.post("/model/parse", tags=["nlu"], summary="Parse a message (Rasa shape, plus lang)")
-    async def parse(body: ParseRequest) -> dict[str, Any]:
+    @api.post(
+        "/model/parse",
+        tags=["nlu"],
+        summary="Parse a message (Rasa shape, plus lang)",
+        response_model=dict[str, Any],
+        response_class=JSONResponse,
+    )
+    async def parse(body: ParseRequest) -> Response:
         app.metrics.parses.inc()
-        return app.parser.parse(body.text).to_dict()
+        return JSONResponse(app.parser.parse(body.text).to_dict())
 
     @api.get("/healthz", tags=["ops"], summary="The process is up")
     async def healthz() -> dict[str, str]:

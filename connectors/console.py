@@ -7,6 +7,7 @@ a location, ``/lang ar|en`` switches language, ``/quit`` leaves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sys
@@ -153,10 +154,15 @@ class ConsoleChannel:
             incoming = self._incoming(line)
             if incoming is None:
                 continue
-            text, self.actions = render(await self.app.engine.handle(incoming), self.colour)
+            replies = await self.app.engine.handle(incoming)
+            if not replies:  # e.g. paused while a person handles the conversation
+                continue
+            text, self.actions = render(replies, self.colour)
             write(text + "\n")
 
     def start(self) -> None:
         """Run the loop (blocking)."""
         style = _Style(self.colour)
-        asyncio.run(self.run(lambda: style("1;34", "أنت/you › ")))
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C leaves like /quit, without a traceback
+            asyncio.run(self.run(lambda: style("1;34", "أنت/you › ")))
+        self.stdout.write("\n")

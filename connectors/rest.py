@@ -14,7 +14,8 @@ import re
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.app import App
 from bot.types import (
@@ -54,6 +55,20 @@ class RestMessage(BaseModel):
     sender: str = Field(default="default", min_length=1, max_length=256)
     message: str = Field(default="", max_length=100_000)
     metadata: _Metadata | None = None
+
+    @field_validator("sender")
+    @classmethod
+    def _no_nul_in_sender(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+    @field_validator("message")
+    @classmethod
+    def _drop_nul(cls, value: str) -> str:
+        # NUL means nothing in a chat message, and PostgreSQL text columns (reports, the unanswered
+        # log) refuse it.
+        return value.replace("\x00", "")
 
 
 def _button(button: Button) -> dict[str, str]:
@@ -137,9 +152,16 @@ class RestChannel:
         """The webhook route."""
         router = APIRouter(tags=["channels"])
 
-        @router.post("/webhooks/rest/webhook", summary="Rasa REST channel")
-        async def webhook(body: RestMessage) -> list[dict[str, Any]]:
+        @router.post(
+            "/webhooks/rest/webhook",
+            summary="Rasa REST channel",
+            response_model=list[dict[str, Any]],
+            response_class=JSONResponse,
+        )
+        async def webhook(body: RestMessage) -> Response:
             replies = await self.app.engine.handle(to_incoming(body))
-            return render_rest(replies, body.sender)
+            # Serialised here, not through FastAPI's response model: the replies are plain JSON data
+            # already, and validating them again would only cost time on every turn.
+            return JSONResponse(render_rest(replies, body.sender))
 
         return router

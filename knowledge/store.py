@@ -82,7 +82,12 @@ def database_url(env: Mapping[str, str] | None = None) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL mode so readers never block on a build."""
+    """An engine for ``url``.
+
+    SQLite gets WAL mode, so readers never block on a build, and ``synchronous=NORMAL``: in WAL mode
+    that cannot corrupt the file, and a commit no longer waits for an fsync (≈ 5 ms here), which
+    otherwise stalls every turn that records something.
+    """
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
@@ -92,6 +97,7 @@ def make_engine(url: str) -> Engine:
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
 

@@ -267,10 +267,6 @@ async def test_arabic_follow_ups_use_the_last_place(chat: Chat) -> None:
     assert "سليمان فقيه" in text
 
 
-@pytest.mark.xfail(
-    reason="NLU: data/nlu has no 'when does it close?' example; it parses as out_of_scope (0.7–0.8)",
-    strict=False,
-)
 async def test_and_when_does_it_close(chat: Chat) -> None:
     await chat.say("tell me about the indian consulate")
     closing = said(await chat.say("and when does it close?"))
