@@ -70,6 +70,8 @@ def render(replies: list[Reply], colour: bool = False) -> tuple[str, list[str]]:
             lines += [f"  {line}" for line in reply.lines]
             for button in reply.buttons:
                 target = button.phone or button.url
+                if target and not button.payload and any(target in line for line in reply.lines):
+                    continue  # the card already shows this link or number
                 screen.option(lines, button.title, button.payload, f": {target}" if target else "")
         elif isinstance(reply, Choices):
             lines.append(reply.text)

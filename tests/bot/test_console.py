@@ -60,7 +60,7 @@ async def test_greets_with_numbered_examples_and_ends_on_eof(console_app: App) -
     screens = await talk(console_app)
     greeting = screens[0]
     assert "دليل" in greeting
-    assert "[1] أقرب صيدلية" in greeting
+    assert "[1] أقرب مستشفى" in greeting
     assert "[3]" in greeting
     assert "\033[" not in greeting  # no colour codes when not asked for
     assert screens[-1] == ""  # the last prompt met end of input, and the loop returned
@@ -68,8 +68,8 @@ async def test_greets_with_numbered_examples_and_ends_on_eof(console_app: App) -
 
 async def test_a_number_taps_the_button(console_app: App) -> None:
     screens = await talk(console_app, "1")
-    # [1] is "أقرب صيدلية" (nearest pharmacy): Dalil asks for the location and says how to share it.
-    assert "صيدلية" in screens[1]
+    # [1] is "أقرب مستشفى" (nearest hospital): Dalil asks for the location and says how to share it.
+    assert "مستشفى" in screens[1]
     assert "/location LAT LON" in screens[1]
 
 
@@ -209,7 +209,7 @@ def test_dalil_chat_command(sqlite_settings: Settings, console_app: App) -> None
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "[1] أقرب صيدلية" in done.stdout
+    assert "[1] أقرب مستشفى" in done.stdout
     assert "[4] رد سي مول" in done.stdout
     assert "\033[" not in done.stdout  # piped output has no colour
     assert done.stdout.rstrip().endswith("›")  # the last prompt met end of input

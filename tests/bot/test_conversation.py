@@ -109,9 +109,13 @@ async def test_greet_and_help_offer_examples_that_work_when_tapped(chat: Chat, m
     assert isinstance(buttons, QuickButtons)
     assert 1 <= len(buttons.buttons) <= MAX_QUICK_BUTTONS
     assert all(b.payload and b.payload.startswith("say:") for b in buttons.buttons)
-    nearest = next(b for b in buttons.buttons if "صيدلية" in b.title or "pharmacy" in b.title.lower())
+    nearest = next(b for b in buttons.buttons if "مستشفى" in b.title or "hospital" in b.title.lower())
     tapped = await chat.say(payload=nearest.payload)
     assert kinds(tapped) == ["request_location"]
+    where = next(b for b in buttons.buttons if "البلد" in b.title or "Al-Balad" in b.title)
+    card = only(await chat.say(payload=where.payload), PlaceCard)
+    assert isinstance(card, PlaceCard)
+    assert card.place_id == "al-balad"
 
 
 async def test_help_names_what_dalil_does(chat: Chat) -> None:
