@@ -255,6 +255,7 @@ class TelegramChannel:
         self.poll_timeout_s = poll_timeout_s
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._memory: _Memory | None = None
+        self._retry: asyncio.Task[None] | None = None
         self._username = ""
         self._bot_id = 0
 
@@ -293,17 +294,44 @@ class TelegramChannel:
         self.application = application
 
     async def startup(self) -> None:
-        """Webhook mode: start processing updates (``dalil serve``; does nothing without a token)."""
+        """Webhook mode: start processing updates (``dalil serve``; does nothing without a token).
+
+        Telegram being unreachable must not stop the server (REST and the other channels keep
+        working): the first attempt is made here, then retried in the background with backoff;
+        until it succeeds the webhook answers 503, so Telegram delivers those updates again later.
+        """
         if self.app.settings.telegram_bot_token is None:
             return
+        if not await self._start_webhook_mode():
+            self._retry = asyncio.create_task(self._retry_startup())
+
+    async def _start_webhook_mode(self) -> bool:
         application = self._build(polling=False)
-        await application.initialize()
-        await application.start()
+        try:
+            await application.initialize()
+            await application.start()
+        except NetworkError as exc:
+            log.warning("telegram_unreachable_retrying", extra={"error": type(exc).__name__})
+            with contextlib.suppress(TelegramError, RuntimeError):
+                await application.shutdown()
+            return False
         await self._ready(application)
         log.info("telegram_webhook_ready", extra={"bot": self._username})
+        return True
+
+    async def _retry_startup(self) -> None:
+        delay = 2.0
+        while not await self._start_webhook_mode():
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300.0)
 
     async def shutdown(self) -> None:
         """Finish the updates in hand and release connections."""
+        retry, self._retry = self._retry, None
+        if retry is not None:
+            retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retry
         application, self.application = self.application, None
         if application is not None:
             if application.running:

@@ -242,6 +242,25 @@ async def test_webhook_checks_the_secret_and_answers_once_per_update(
             await stop()
 
 
+async def test_telegram_down_at_startup_does_not_stop_the_server(base_app: App) -> None:
+    app = app_for(base_app, "http://127.0.0.1:9/bot")  # nothing listens there
+    web = create_http_app(app, channels=("telegram", "rest"))
+    for start in web.router.on_startup:
+        await start()  # returns: Telegram is retried in the background
+    try:
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
+            right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            update = Updates().message("مرحبا")
+            assert (await client.post("/webhooks/telegram", json=update, headers=right)).status_code == 503
+            rest = await client.post("/webhooks/rest/webhook", json={"sender": "a", "message": "وين البلد"})
+            assert rest.status_code == 200
+            assert "البلد" in rest.json()[0]["text"]
+    finally:
+        for stop in web.router.on_shutdown:
+            await stop()
+
+
 class _Scripted:
     """An engine that answers with fixed replies (rendering checks, without the dialogue)."""
 
