@@ -9,7 +9,6 @@ plausible Saudi number. Warnings never block a build; only errors do.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,8 +22,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from knowledge.hours import HoursError, is_ramadan, next_ramadan
-from knowledge.loader import Issue, LoadResult, load_knowledge
+from knowledge.loader import Issue, IssueLevels, LoadResult, load_knowledge
 from knowledge.schema import Place
+from knowledge.search import distance_m
 
 __all__ = [
     "DISTRICT_RADIUS_M",
@@ -45,35 +45,17 @@ DISTRICT_RADIUS_M = 6000.0
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 _LATIN = re.compile(r"[A-Za-z]")
 _SAUDI = re.compile(r"^\+966(?:[1-9]\d{7,9})$")
-_EARTH_RADIUS_M = 6_371_008.8
 
 _Warn = Callable[..., None]
 """``warn(place, field, message, *keys)``: keys lead to the line in the place's YAML."""
 
 
 @dataclass
-class LintReport:
+class LintReport(IssueLevels):
     """Validation errors and warnings plus the editorial warnings, sorted by file and line."""
 
     result: LoadResult
     issues: list[Issue]
-
-    @property
-    def errors(self) -> list[Issue]:
-        """Problems that block a build."""
-        return [i for i in self.issues if i.level == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        """Problems worth fixing that do not block a build."""
-        return [i for i in self.issues if i.level == "warning"]
-
-
-def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance in metres between two (lat, lon) points."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * _EARTH_RADIUS_M * math.asin(math.sqrt(min(h, 1.0)))
 
 
 class _Lines:

@@ -22,7 +22,15 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from knowledge.schema import Category, District, Place, Service
 
-__all__ = ["STALE_AFTER_DAYS", "Issue", "KnowledgeBase", "LoadResult", "content_hash", "load_knowledge"]
+__all__ = [
+    "STALE_AFTER_DAYS",
+    "Issue",
+    "IssueLevels",
+    "KnowledgeBase",
+    "LoadResult",
+    "content_hash",
+    "load_knowledge",
+]
 
 STALE_AFTER_DAYS = 180
 
@@ -67,11 +75,9 @@ class KnowledgeBase:
     """Content hash of every file read; equal digests mean equal knowledge."""
 
 
-@dataclass
-class LoadResult:
-    """What loading found: the knowledge and the problems."""
+class IssueLevels:
+    """``errors`` and ``warnings`` of a result that holds ``issues``."""
 
-    kb: KnowledgeBase
     issues: list[Issue]
 
     @property
@@ -83,6 +89,14 @@ class LoadResult:
     def warnings(self) -> list[Issue]:
         """Problems worth fixing that do not block a build."""
         return [i for i in self.issues if i.level == "warning"]
+
+
+@dataclass
+class LoadResult(IssueLevels):
+    """What loading found: the knowledge and the problems."""
+
+    kb: KnowledgeBase
+    issues: list[Issue]
 
 
 def _display(path: Path) -> str:

@@ -141,7 +141,8 @@ def _in_jeddah(point: tuple[float, float]) -> bool:
 
 
 def _near_same(place: Place, names: tuple[str, str], point: tuple[float, float]) -> bool:
-    from knowledge.lint import DUPLICATE_RADIUS_M, DUPLICATE_SCORE, distance_m  # local: avoids a cycle
+    from knowledge.lint import DUPLICATE_RADIUS_M, DUPLICATE_SCORE  # local: avoids a cycle
+    from knowledge.search import distance_m
 
     if place.location is None:
         return False

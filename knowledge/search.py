@@ -24,6 +24,7 @@ __all__ = [
     "NameEntry",
     "NameIndex",
     "casefold",
+    "distance_m",
     "haversine_m",
     "strip_article",
 ]
@@ -149,6 +150,11 @@ def haversine_m(
     a = np.sin(dp / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     result: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
     return result
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance in metres between two (lat, lon) points."""
+    return float(haversine_m(a[0], a[1], np.asarray([b[0]]), np.asarray([b[1]]))[0])
 
 
 class GeoIndex:
