@@ -32,7 +32,6 @@ import logging
 import re
 import signal
 import sys
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -73,6 +72,7 @@ from bot.types import (
     RequestLocation,
     TextReply,
 )
+from connectors.memory import ChannelMemory, KeyedLocks
 
 __all__ = ["ALLOWED_UPDATES", "CHANNEL", "TelegramChannel", "callback_data", "command", "set_webhook"]
 
@@ -103,104 +103,20 @@ def callback_data(payload: str) -> tuple[str, str | None]:
     return _KEY_PREFIX + base64.urlsafe_b64encode(digest).decode().rstrip("="), payload
 
 
-class _Recent:
-    """A bounded in-process map, oldest entries dropped first."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._items: OrderedDict[str, str] = OrderedDict()
-
-    def get(self, key: str) -> str | None:
-        return self._items.get(key)
-
-    def add(self, key: str, value: str) -> bool:
-        """Store ``value``; False when ``key`` was already there."""
-        fresh = key not in self._items
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self.limit:
-            self._items.popitem(last=False)
-        return fresh
-
-
-class _Memory:
-    """Callback payloads and seen update ids: in this process, and in Redis when configured."""
-
-    def __init__(self, redis_url: str | None, namespace: str) -> None:
-        self.namespace = namespace
-        self.payloads = _Recent(50_000)
-        self.updates = _Recent(20_000)
-        self.redis: Any = None
-        if redis_url:
-            from redis.asyncio import Redis  # only needed when Redis is configured
-
-            self.redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-
-    async def keep_payload(self, key: str, payload: str) -> None:
-        if self.payloads.get(key) == payload:
-            return
-        self.payloads.add(key, payload)
-        if self.redis is not None:
-            try:
-                await self.redis.set(f"{self.namespace}:cb:{key}", payload, ex=_KEEP_PAYLOADS_S)
-            except Exception:
-                log.warning("telegram_payload_not_shared", exc_info=True)
-
-    async def payload(self, key: str) -> str | None:
-        found = self.payloads.get(key)
-        if found is None and self.redis is not None:
-            try:
-                raw = await self.redis.get(f"{self.namespace}:cb:{key}")
-            except Exception:
-                log.warning("telegram_payload_lookup_failed", exc_info=True)
-                return None
-            found = raw.decode() if isinstance(raw, bytes) else raw
-        return found
-
-    async def first_time(self, update_id: int) -> bool:
-        """Whether ``update_id`` is new (and mark it seen)."""
-        if not self.updates.add(str(update_id), ""):
-            return False
-        if self.redis is None:
-            return True
-        try:
-            stored = await self.redis.set(
-                f"{self.namespace}:update:{update_id}", "1", nx=True, ex=_KEEP_UPDATE_IDS_S
-            )
-        except Exception:
-            log.warning("telegram_dedupe_unavailable", extra={"update_id": update_id}, exc_info=True)
-            return True  # better a rare duplicate than a lost message
-        return bool(stored)
-
-    async def close(self) -> None:
-        if self.redis is not None:
-            with contextlib.suppress(Exception):
-                await self.redis.aclose()
-
-
 class _OnePerChat(BaseUpdateProcessor):
     """Updates of different chats run concurrently; those of one chat in the order they came."""
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
             return
-        lock, users = self._locks.get(chat.id, (asyncio.Lock(), 0))
-        self._locks[chat.id] = (lock, users + 1)
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            lock, users = self._locks[chat.id]
-            if users <= 1:
-                del self._locks[chat.id]
-            else:
-                self._locks[chat.id] = (lock, users - 1)
+        async with self._locks.hold(str(chat.id)):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -254,7 +170,7 @@ class TelegramChannel:
         self.backoff_s = backoff_s
         self.poll_timeout_s = poll_timeout_s
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
-        self._memory: _Memory | None = None
+        self._memory: ChannelMemory | None = None
         self._retry: asyncio.Task[None] | None = None
         self._username = ""
         self._bot_id = 0
@@ -284,7 +200,7 @@ class TelegramChannel:
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
         namespace = f"dalil:telegram:{token.partition(':')[0]}"  # the bot id, not the secret part
-        self._memory = _Memory(self.app.settings.redis_url, namespace)
+        self._memory = ChannelMemory(self.app.settings.redis_url, namespace)
         return application
 
     async def _ready(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -403,7 +319,7 @@ class TelegramChannel:
 
     async def _on_update(self, update: Update, _context: Any) -> None:
         assert self._memory is not None  # noqa: S101 - set when the application is built
-        if not await self._memory.first_time(update.update_id):
+        if not await self._memory.first_time("update", str(update.update_id), _KEEP_UPDATE_IDS_S):
             log.info("telegram_duplicate_update", extra={"update_id": update.update_id})
             return
         if update.callback_query is not None:
@@ -523,7 +439,7 @@ class TelegramChannel:
         memory = self._memory
         assert memory is not None  # noqa: S101
         data = query.data or ""
-        payload = await memory.payload(data) if data.startswith(_KEY_PREFIX) else data or None
+        payload = await memory.get("cb", data) if data.startswith(_KEY_PREFIX) else data or None
         message = query.message
         chat = message.chat if message is not None else None
         user_id = self._user_id(chat, query.from_user) if chat is not None else str(query.from_user.id)
@@ -708,7 +624,7 @@ class TelegramChannel:
         data, keep = callback_data(payload)
         if keep is not None:
             assert self._memory is not None  # noqa: S101
-            await self._memory.keep_payload(data, keep)
+            await self._memory.put("cb", data, keep, _KEEP_PAYLOADS_S)
         return InlineKeyboardButton(button.title, callback_data=data)
 
 

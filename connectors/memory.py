@@ -1,0 +1,138 @@
+"""What channels remember between webhook deliveries: seen message ids, button payloads, small facts.
+
+In this process (bounded, oldest dropped first) and, when ``DALIL_REDIS_URL`` is set, in Redis too, so
+every worker and a restarted process agree. Redis being down never loses a message: lookups fall back to
+what this process knows, and a dedupe check that cannot reach Redis lets the message through (a rare
+duplicate answer is better than a lost question).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+__all__ = ["ChannelMemory", "KeyedLocks", "Recent"]
+
+log = logging.getLogger(__name__)
+
+
+class Recent:
+    """A bounded in-process map, oldest entries dropped first."""
+
+    def __init__(self, limit: int) -> None:
+        """Keep at most ``limit`` entries."""
+        self.limit = limit
+        self._items: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, key: str) -> str | None:
+        """The value stored under ``key``, if still kept."""
+        return self._items.get(key)
+
+    def add(self, key: str, value: str) -> bool:
+        """Store ``value``; False when ``key`` was already there."""
+        fresh = key not in self._items
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.limit:
+            self._items.popitem(last=False)
+        return fresh
+
+
+class ChannelMemory:
+    """Small named maps of one channel (``kind`` names the map), local and optionally in Redis."""
+
+    def __init__(self, redis_url: str | None, namespace: str, limit: int = 50_000) -> None:
+        """Keys live under ``namespace`` in Redis (e.g. ``dalil:telegram:<bot id>``)."""
+        self.namespace = namespace
+        self.limit = limit
+        self._local: dict[str, Recent] = {}
+        self.redis: Any = None
+        if redis_url:
+            from redis.asyncio import Redis  # only needed when Redis is configured
+
+            self.redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+
+    def _map(self, kind: str) -> Recent:
+        return self._local.setdefault(kind, Recent(self.limit))
+
+    def _key(self, kind: str, key: str) -> str:
+        return f"{self.namespace}:{kind}:{key}"
+
+    async def put(self, kind: str, key: str, value: str, ttl_s: int) -> None:
+        """Remember ``value`` under ``key`` for about ``ttl_s`` seconds."""
+        local = self._map(kind)
+        if local.get(key) == value:
+            return
+        local.add(key, value)
+        if self.redis is not None:
+            try:
+                await self.redis.set(self._key(kind, key), value, ex=ttl_s)
+            except Exception:
+                log.warning("channel_memory_not_shared", extra={"kind": kind}, exc_info=True)
+
+    async def get(self, kind: str, key: str) -> str | None:
+        """What was remembered under ``key``; this process first, then Redis."""
+        found = self._map(kind).get(key)
+        if found is None and self.redis is not None:
+            try:
+                raw = await self.redis.get(self._key(kind, key))
+            except Exception:
+                log.warning("channel_memory_lookup_failed", extra={"kind": kind}, exc_info=True)
+                return None
+            found = raw.decode() if isinstance(raw, bytes) else raw
+            if found is not None:
+                self._map(kind).add(key, found)
+        return found
+
+    async def first_time(self, kind: str, key: str, ttl_s: int) -> bool:
+        """Whether ``key`` is new (and mark it seen): atomic across processes with Redis."""
+        if not self._map(kind).add(key, ""):
+            return False
+        if self.redis is None:
+            return True
+        try:
+            stored = await self.redis.set(self._key(kind, key), "1", nx=True, ex=ttl_s)
+        except Exception:
+            log.warning("channel_dedupe_unavailable", extra={"kind": kind}, exc_info=True)
+            return True  # better a rare duplicate than a lost message
+        return bool(stored)
+
+    async def close(self) -> None:
+        """Release the Redis connection."""
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
+
+
+class KeyedLocks:
+    """One ``asyncio.Lock`` per key, dropped when nobody holds or waits for it.
+
+    Messages of one conversation are handled in the order they came; different conversations run
+    concurrently.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold ``key``'s lock for the duration of the ``async with`` block."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
