@@ -81,11 +81,15 @@ def queue(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         print(f"released {args.ref}: automatic answers resume for that user")
         return 0
-    table = {"handoff": "handoffs", "feedback": "feedback", "reports": "reports", "unanswered": "unanswered"}[
-        args.command
-    ]
+    table = {
+        "handoff": "handoffs",
+        "feedback": "feedback",
+        "reports": "reports",
+        "unanswered": "unanswered",
+        "undelivered": "undelivered",
+    }[args.command]
     rows = records.list_table(table, open_only=not getattr(args, "all", False), limit=args.limit)
-    if table == "handoffs":
+    if table in ("handoffs", "undelivered"):
         for row in rows:
             row.pop("user_id", None)  # personal data stays in the database
     _print_rows(rows, args.json)

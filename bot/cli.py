@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         ("feedback", '"this is wrong" reports'),
         ("reports", "problem reports"),
         ("unanswered", "questions Dalil could not answer"),
+        ("undelivered", "answers a channel could not deliver"),
     ):
         review = commands.add_parser(name, help=f"review {what}")
         actions = review.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return nlu_handler(settings, args)
     if editor_commands.handles(args):
         return editor_commands.run(settings, args)
-    if args.command in ("handoff", "feedback", "reports", "unanswered"):
+    if args.command in ("handoff", "feedback", "reports", "unanswered", "undelivered"):
         return chat_commands.queue(settings, args)
     simple = {"chat": chat_commands.chat, "ask": chat_commands.ask, "serve": chat_commands.serve}
     if args.command in simple:

@@ -32,6 +32,12 @@ class Metrics:
             ["channel", "outcome"],
             registry=self.registry,
         )
+        self.statuses = Counter(
+            "dalil_channel_statuses_total",
+            "Delivery statuses reported by a channel (sent, delivered, read, failed)",
+            ["channel", "status"],
+            registry=self.registry,
+        )
         self.webhooks = Counter(
             "dalil_webhooks_total",
             "Incoming webhook requests",

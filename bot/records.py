@@ -1,7 +1,7 @@
-"""What people send that must not be lost: reports, feedback, hand-offs and unanswered questions.
+"""What must not be lost: reports, feedback, hand-offs, unanswered questions and undelivered answers.
 
-Problem reports, "this is wrong" feedback, hand-off requests,
-and questions Dalil could not answer (for editors). Stored in the same database as the knowledge index,
+Problem reports, "this is wrong" feedback, hand-off requests, questions Dalil could not answer (for
+editors) and answers a channel could not deliver (e.g. WhatsApp outside its 24-hour window). Stored in the same database as the knowledge index,
 in tables that index rebuilds never touch.
 """
 
@@ -91,6 +91,18 @@ unanswered = Table(
     Column("intent", String(40)),
     Column("confidence", Float),
     Column("lang", String(2)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+undelivered = Table(
+    "dalil_undelivered",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_key", String(32), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("error_code", Integer),
+    Column("text", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 asked = Table(
@@ -225,6 +237,23 @@ class Records:
                 )
             )
 
+    def add_undelivered(
+        self, sender: Sender, user_id: str, reason: str, error_code: int | None, text: str
+    ) -> None:
+        """Keep an answer the channel refused or could not deliver, for the team to follow up."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(undelivered).values(
+                    user_key=sender.user_key,
+                    channel=sender.channel,
+                    user_id=user_id,
+                    reason=reason[:40],
+                    error_code=error_code,
+                    text=text[:4000],
+                    created_at=datetime.now(UTC),
+                )
+            )
+
     def count_ask(self, place_id: str) -> None:
         """Count one question about a place (editors re-verify the most asked first)."""
         now = datetime.now(UTC)
@@ -238,10 +267,17 @@ class Records:
                 conn.execute(insert(asked).values(place_id=place_id, count=1, last_asked_at=now))
 
     def list_table(self, table: str, open_only: bool = True, limit: int = 100) -> list[dict[str, Any]]:
-        """Rows of one queue (``reports``, ``feedback``, ``handoffs``, ``unanswered``), newest first."""
-        chosen = {"reports": reports, "feedback": feedback, "handoffs": handoffs, "unanswered": unanswered}[
-            table
-        ]
+        """Rows of one queue (``reports``, ``feedback``, ``handoffs``, ``unanswered``, ``undelivered``).
+
+        Newest first.
+        """
+        chosen = {
+            "reports": reports,
+            "feedback": feedback,
+            "handoffs": handoffs,
+            "unanswered": unanswered,
+            "undelivered": undelivered,
+        }[table]
         query = select(chosen).order_by(chosen.c.id.desc()).limit(limit)
         if open_only and chosen is handoffs:
             query = query.where(handoffs.c.released_at.is_(None))

@@ -223,6 +223,16 @@ def test_feedback_list_and_resolve(cli_env: Path, capsys: pytest.CaptureFixture[
     assert "no open feedback" in err
 
 
+def test_undelivered_list_hides_the_number(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = Records(create_engine(f"sqlite:///{cli_env}"))
+    records.add_undelivered(Sender("u1", "whatsapp"), "966500000001", "outside_window", 131047, "العفو!")
+    code, out, _ = dalil(capsys, "undelivered", "list", "--json")
+    (row,) = json.loads(out)
+    assert code == 0
+    assert (row["reason"], row["error_code"], row["text"]) == ("outside_window", 131047, "العفو!")
+    assert "966500000001" not in out
+
+
 def test_unanswered_grouped_by_similarity(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     records = Records(create_engine(f"sqlite:///{cli_env}"))
     sender = Sender("u", "test")
