@@ -90,12 +90,14 @@ def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "wh
             generate_latest(app.metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST
         )
 
+    api.state.channels = {}
     for name in channels:
         try:
             channel = load_channel(name)(app)
         except ImportError:
             log.info("channel_unavailable", extra={"channel": name})
             continue
+        api.state.channels[name] = channel
         api.include_router(channel.router())
         if hasattr(channel, "startup"):
             api.router.on_startup.append(channel.startup)

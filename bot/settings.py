@@ -46,9 +46,12 @@ class Settings(BaseModel):
     whatsapp_phone_number_id: str | None = None
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
-    whatsapp_api_base_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_api_base_url: str = "https://graph.facebook.com/v25.0"
+    """The Graph API root including its version (v25.0 is served until 2028-07-29; v21.0 ends 2027-01-21)."""
     whatsapp_reengagement_template: str | None = None
     whatsapp_template_language: str = "ar"
+    whatsapp_send_rate_per_s: float = Field(default=80.0, gt=0, le=1000)
+    """Messages per second one process sends from the business number (Cloud API default: 80)."""
     admin_token: SecretStr | None = None
     """``DALIL_ADMIN_TOKEN``: bearer token for ``POST /admin/reload``; unset disables the admin API."""
 
@@ -82,6 +85,7 @@ class Settings(BaseModel):
                     "confidence_threshold": nlu.get("confidence_threshold"),
                     "whatsapp_reengagement_template": whatsapp.get("reengagement_template"),
                     "whatsapp_template_language": whatsapp.get("template_language"),
+                    "whatsapp_send_rate_per_s": whatsapp.get("send_rate_per_s"),
                 }
             )
         for name, var in _ENV.items():
