@@ -22,8 +22,9 @@ Delivery: a per-process rate limiter (``dalil.whatsapp.send_rate_per_s``, defaul
 network errors and rate limits (130429, 131056) are retried with exponential backoff and jitter, a
 bounded number of times. Outside the 24-hour customer-service window (last inbound message older than
 24 hours, or Meta's error 131047, synchronous or in a ``failed`` status) the configured re-engagement
-template (``dalil.whatsapp.reengagement_template``) is sent once, and the answer is kept in the
-``undelivered`` queue (``dalil undelivered list``); a failed template is never retried into a loop.
+template (``dalil.whatsapp.reengagement_template``) is sent, at most once a day per person, and the
+answer is kept in the ``undelivered`` queue (``dalil undelivered list``); a failed template is never
+followed by another one, so nothing loops.
 Phone numbers are never logged: logs carry the pseudonymous user key, message ids and error codes.
 """
 
@@ -47,6 +48,7 @@ import httpx
 import regex
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.background import BackgroundTask
 
 from bot.app import App
 from bot.records import Sender
@@ -503,13 +505,16 @@ class WhatsAppChannel:
                 metrics.labels(CHANNEL, "malformed").inc()
                 return JSONResponse({"error": f"not a WhatsApp webhook: {exc}"[:200]}, status_code=400)
             metrics.labels(CHANNEL, "accepted").inc()
-            for status in statuses:
-                self._spawn(self._on_status(status))
-            for message in messages:
-                self._spawn(self._on_message(message))
-            return JSONResponse({"ok": True})
+            # The work starts once the 200 is on the wire, so Meta's acknowledgement never waits for it.
+            return JSONResponse({"ok": True}, background=BackgroundTask(self._accept, messages, statuses))
 
         return router
+
+    async def _accept(self, messages: Sequence[_Inbound], statuses: Sequence[_Status]) -> None:
+        for status in statuses:
+            self._spawn(self._on_status(status))
+        for message in messages:
+            self._spawn(self._on_message(message))
 
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.create_task(work)
@@ -657,6 +662,8 @@ class WhatsAppChannel:
         settings = self.app.settings
         template = settings.whatsapp_reengagement_template
         reason = "outside_window"
+        if template and not await self.memory.first_time("template", key, int(WINDOW.total_seconds())):
+            template, reason = None, "outside_window_template_recent"  # one invitation a day is enough
         if template:
             body = {
                 **_envelope(recipient),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 import unicodedata
@@ -369,6 +370,28 @@ async def test_retries_are_bounded_and_the_failure_is_kept(wa: Harness) -> None:
     assert kept["channel"] == "whatsapp"
 
 
+async def test_an_unreachable_api_is_retried_then_the_answer_kept(base_app: App) -> None:
+    async with running(base_app, "http://127.0.0.1:9/v25.0") as wa:  # nothing listens there
+        await wa.deliver(wa.hooks.text("شكرا"))
+        await wa.settle()
+        (kept,) = wa.rows("undelivered")
+        assert kept["reason"] == "error:ConnectError"
+        retried = wa.app.metrics.deliveries.labels("whatsapp", "retried")._value.get()
+        assert retried >= wa.channel.retries
+
+
+async def test_no_secret_or_phone_number_in_the_logs(wa: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    wa.api.fail(status=500, times=1)
+    await wa.deliver(wa.hooks.text("كم رقم مستشفى الثغر"))
+    await wa.deliver(wa.hooks.location(21.5433, 39.1728))
+    await wa.client.post(HOOK, content=b"{}", headers={"X-Hub-Signature-256": "sha256=00"})
+    await wa.settle()
+    logged = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
+    for secret in (TOKEN, APP_SECRET, VERIFY_TOKEN, wa.wa_id, "21.5433"):
+        assert secret not in logged
+
+
 async def test_refused_message_is_not_retried(wa: Harness) -> None:
     wa.api.fail(131026, times=5, kind="text")  # receiver incapable: retrying cannot help
     await wa.deliver(wa.hooks.text("شكرا"))
@@ -424,8 +447,11 @@ async def test_a_late_delivery_past_24_hours_goes_to_the_template(
     async with running(base_app, url, whatsapp_reengagement_template="dalil_reengage") as wa:
         old = int(time.time()) - 25 * 3600
         await wa.deliver(wa.hooks.text("شكرا", timestamp=old))
+        await wa.deliver(wa.hooks.text("مع السلامة", timestamp=old + 60))  # more of the same backlog
         await wa.settle()
-        assert [call.type for call in server.sent()] == ["template"]
+        assert [call.type for call in server.sent()] == ["template"]  # one invitation, not one each
+        reasons = [row["reason"] for row in wa.rows("undelivered")]
+        assert reasons == ["outside_window_template_recent", "outside_window_template_sent"]
 
 
 async def test_a_failed_status_131047_sends_the_template_once(
