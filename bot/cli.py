@@ -103,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     set_hook.add_argument("url", help="public HTTPS URL of /webhooks/telegram")
     telegram_sub.add_parser("delete-webhook", help="remove the webhook (polling does this itself)")
 
+    whatsapp = commands.add_parser("whatsapp", help="WhatsApp: check the Cloud API settings")
+    whatsapp_sub = whatsapp.add_subparsers(dest="whatsapp_command", required=True, metavar="ACTION")
+    whatsapp_sub.add_parser("check", help="are the settings complete, and does Meta accept the token?")
+
     parse = commands.add_parser("parse", help="show how the NLU reads a message")
     parse.add_argument("text")
     parse.add_argument("--json", action="store_true", help="the Rasa /model/parse shape")
@@ -149,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return simple[args.command](settings, args)
     if args.command == "telegram":
         return int(load_channel("telegram").command(settings, args))  # PTB is imported only here
+    if args.command == "whatsapp":
+        return int(load_channel("whatsapp").command(settings, args))
     if args.command == "parse":
         return nlu_commands.parse_command(settings, args)
     print(json.dumps({"error": f"unknown command {args.command}"}), file=sys.stderr)

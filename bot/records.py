@@ -1,8 +1,8 @@
 """What must not be lost: reports, feedback, hand-offs, unanswered questions and undelivered answers.
 
 Problem reports, "this is wrong" feedback, hand-off requests, questions Dalil could not answer (for
-editors) and answers a channel could not deliver (e.g. WhatsApp outside its 24-hour window). Stored in the same database as the knowledge index,
-in tables that index rebuilds never touch.
+editors) and answers a channel could not deliver (e.g. WhatsApp outside its 24-hour window). Stored in
+the same database as the knowledge index, in tables that index rebuilds never touch.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ Phone numbers are never logged: logs carry the pseudonymous user key, message id
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import hmac
@@ -38,6 +39,7 @@ import logging
 import math
 import random
 import re
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -52,6 +54,7 @@ from starlette.background import BackgroundTask
 
 from bot.app import App
 from bot.records import Sender
+from bot.settings import Settings
 from bot.state import user_key
 from bot.types import (
     Button,
@@ -74,6 +77,9 @@ __all__ = [
     "RateLimiter",
     "Recipient",
     "WhatsAppChannel",
+    "check",
+    "command",
+    "language_hint",
     "signature",
     "trim",
 ]
@@ -105,6 +111,16 @@ _KEEP_SEEN_S = 8 * 24 * 3600  # Meta retries a webhook for up to 7 days
 _KEEP_PAYLOADS_S = 30 * 24 * 3600
 _KEEP_INBOUND_S = 2 * 24 * 3600
 _KEEP_SENT_S = 2 * 24 * 3600
+# Where people write Arabic: calling codes (phone numbers) and ISO countries (business-scoped ids begin
+# with the country, e.g. "SA.1349…"). Everyone else, a visitor, is greeted in English until they write.
+_ARABIC_CALLING_CODES = (
+    "966", "971", "965", "973", "974", "968", "967", "962", "963", "961", "970", "964",
+    "249", "218", "216", "213", "212", "222", "252", "253", "269", "20",
+)  # fmt: skip
+_ARABIC_COUNTRIES = frozenset({
+    "SA", "AE", "KW", "BH", "QA", "OM", "YE", "JO", "SY", "LB", "PS",
+    "IQ", "SD", "LY", "TN", "DZ", "MA", "MR", "SO", "DJ", "KM", "EG",
+})  # fmt: skip
 _GRAPHEME = regex.compile(r"\X")
 _ISOLATES = re.compile("[\u2066\u2067\u2068]")
 _POP_ISOLATE = "\u2069"
@@ -166,6 +182,14 @@ class Recipient:
     def address(self) -> dict[str, str]:
         """The addressing fields of a send request."""
         return {"to": self.wa_id} if self.wa_id else {"recipient": self.user_id or ""}
+
+
+def language_hint(sender: Recipient) -> str:
+    """The language to answer in before the person has written any words: by country."""
+    if sender.wa_id:
+        return "ar" if sender.wa_id.startswith(_ARABIC_CALLING_CODES) else "en"
+    country = (sender.user_id or "").partition(".")[0].upper()
+    return "en" if country and country not in _ARABIC_COUNTRIES else "ar"
 
 
 @dataclass(frozen=True)
@@ -371,6 +395,11 @@ class WhatsAppChannel:
 
     name = CHANNEL
 
+    @staticmethod
+    def command(settings: Settings, args: argparse.Namespace) -> int:
+        """``dalil whatsapp check`` (see the module's :func:`command`)."""
+        return command(settings, args)
+
     def __init__(
         self,
         app: App,
@@ -531,9 +560,9 @@ class WhatsAppChannel:
     def _key(self, recipient: Recipient) -> str:
         return user_key(CHANNEL, recipient.id)
 
-    async def _lang(self, key: str) -> str:
+    async def _lang(self, key: str, hint: str = "ar") -> str:
         state = await self.app.states.get(key)
-        return state.lang or "ar"
+        return state.lang or hint
 
     async def _on_message(self, message: _Inbound) -> None:
         memory = self.memory
@@ -551,7 +580,11 @@ class WhatsAppChannel:
             incoming = await self._incoming(message, key)
             if isinstance(incoming, str):
                 replies: list[Reply] = [
-                    TextReply(self.app.engine.services.texts.get(await self._lang(key), incoming))
+                    TextReply(
+                        self.app.engine.services.texts.get(
+                            await self._lang(key, language_hint(message.sender)), incoming
+                        )
+                    )
                 ]
             else:
                 replies = await self.app.engine.handle(incoming)
@@ -559,7 +592,10 @@ class WhatsAppChannel:
 
     async def _incoming(self, message: _Inbound, key: str) -> Incoming | str:
         """The engine's ``Incoming`` for ``message``, or the key of a polite text answer."""
-        base = Incoming(CHANNEL, message.sender.id, message_id=message.wamid, timestamp=message.sent_at)
+        hint = language_hint(message.sender)
+        base = Incoming(
+            CHANNEL, message.sender.id, message_id=message.wamid, timestamp=message.sent_at, lang_hint=hint
+        )
         if message.kind == "text":
             return replace(base, text=message.text)
         if message.kind == "location" and message.location is not None:
@@ -576,7 +612,7 @@ class WhatsAppChannel:
         if message.kind == "image":
             return replace(base, attachment=message.attachment, text=message.text)
         if message.kind == "request_welcome":  # the person opened the chat for the first time
-            return replace(base, text="مرحبا")
+            return replace(base, text="hello" if hint == "en" else "مرحبا")
         if message.kind == "contacts":
             return "contact_ignored"
         return "unsupported_message"
@@ -632,7 +668,7 @@ class WhatsAppChannel:
         if not replies:
             return
         key = self._key(recipient)
-        lang = await self._lang(key)
+        lang = await self._lang(key, language_hint(recipient))
         known = await self._last_inbound(key)
         text = "\n\n".join(_plain(reply) for reply in replies)
         if known is not None and datetime.now(UTC).timestamp() - known > WINDOW.total_seconds():
@@ -890,3 +926,56 @@ def _plain_message(message: Mapping[str, Any]) -> str:
     if kind == "location":
         return str(message["location"].get("name", "location"))
     return str(kind)
+
+
+# --- dalil whatsapp check ----------------------------------------------------------------------------------
+
+_SETTINGS_ENV = {
+    "whatsapp_token": "WHATSAPP_TOKEN",
+    "whatsapp_phone_number_id": "WHATSAPP_PHONE_NUMBER_ID",
+    "whatsapp_app_secret": "WHATSAPP_APP_SECRET",
+    "whatsapp_verify_token": "WHATSAPP_VERIFY_TOKEN",
+}
+
+
+def check(settings: Settings, transport: httpx.BaseTransport | None = None) -> tuple[int, list[str]]:
+    """Whether the settings are complete and the Cloud API accepts the token for the number.
+
+    Returns the exit code (0 ready, 1 refused or unreachable, 2 settings missing) and lines to print.
+    """
+    missing = [env for name, env in _SETTINGS_ENV.items() if not getattr(settings, name)]
+    if missing:
+        return 2, [f"not set: {', '.join(missing)} (see docs/whatsapp.md)"]
+    token = settings.whatsapp_token
+    assert token is not None  # noqa: S101 - checked above
+    url = f"{settings.whatsapp_api_base_url.rstrip('/')}/{settings.whatsapp_phone_number_id}"
+    fields = "verified_name,display_phone_number,quality_rating,code_verification_status"
+    try:
+        with httpx.Client(transport=transport, timeout=10) as client:
+            response = client.get(
+                url,
+                params={"fields": fields},
+                headers={"Authorization": f"Bearer {token.get_secret_value()}"},
+            )
+    except httpx.HTTPError as exc:
+        return 1, [f"the Cloud API did not answer ({type(exc).__name__}); check WHATSAPP_API_BASE_URL"]
+    if response.status_code != 200:
+        code, title, _ = _error(response)
+        hint = {190: "the token is invalid or expired", 100: "the phone number id is wrong or not yours"}
+        return 1, [f"refused: {title} (code {code}): {hint.get(code or 0, 'see the error')}"]
+    number = response.json()
+    template = settings.whatsapp_reengagement_template
+    return 0, [
+        f"ok: {number.get('verified_name', '?')} ({number.get('display_phone_number', '?')}),"
+        f" quality {number.get('quality_rating', '?')}",
+        "webhook: https://<your host>/webhooks/whatsapp, verify token from WHATSAPP_VERIFY_TOKEN",
+        f"re-engagement template: {template or 'none (answers outside 24 hours are only kept)'}",
+    ]
+
+
+def command(settings: Settings, args: argparse.Namespace) -> int:
+    """``dalil whatsapp check``: are the settings complete, and does Meta accept them?"""
+    code, lines = check(settings)
+    for line in lines:
+        print(f"dalil: {line}" if code else line, file=sys.stderr if code else sys.stdout)
+    return code

@@ -228,6 +228,7 @@ class FakeGraph:
             c
             for c in self.calls
             if c.ok
+            and c.path.endswith("/messages")
             and not c.is_read
             and (type is None or c.body.get("type") == type)
             and (to is None or to in (c.body.get("to"), c.body.get("recipient")))
@@ -286,6 +287,7 @@ class FakeGraph:
         return Starlette(
             routes=[
                 Route("/{version}/{phone_number_id}/messages", self._messages, methods=["POST"]),
+                Route("/{version}/{phone_number_id}", self._number, methods=["GET"]),
                 Route("/{path:path}", self._not_found),
             ]
         )
@@ -301,6 +303,24 @@ class FakeGraph:
         parsed, body = _parse(raw)
         status, response = await self._handle(request, parsed)
         return self._answer(request, body, status, response, at)
+
+    async def _number(self, request: Request) -> JSONResponse:
+        """``GET /<version>/<phone-number-id>?fields=…``: the business number, as Graph describes it."""
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return self._answer(request, {}, 401, _auth_error())
+        number = request.path_params["phone_number_id"]
+        if number != self.phone_number_id:
+            return self._answer(request, {}, 400, _error(100, _OBJECT_MISSING.format(number)))
+        known = {
+            "verified_name": "Dalil Jeddah",
+            "display_phone_number": "+1 555-078-3881",
+            "quality_rating": "GREEN",
+            "code_verification_status": "VERIFIED",
+            "throughput": {"level": "STANDARD"},
+        }
+        fields = [f for f in request.query_params.get("fields", "").split(",") if f]
+        response = {k: v for k, v in known.items() if not fields or k in fields} | {"id": number}
+        return self._answer(request, {}, 200, response)
 
     def _answer(
         self,

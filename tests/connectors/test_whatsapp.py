@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import App
+from bot.cli import main
 from bot.engine import Engine
 from bot.http import create_http_app
 from bot.state import MemoryStateStore, user_key
@@ -34,12 +35,15 @@ from connectors.whatsapp import (
     MAX_ROW_DESCRIPTION,
     MAX_ROW_TITLE,
     RateLimiter,
+    Recipient,
     WhatsAppChannel,
+    language_hint,
     read_webhook,
     signature,
     trim,
 )
 from tests.conftest import REDIS_URL
+from tests.connectors.conftest import REPO
 from tests.connectors.fake_whatsapp import (
     APP_SECRET,
     PHONE_NUMBER_ID,
@@ -252,6 +256,30 @@ async def test_username_user_without_phone_number_is_answered_by_business_scoped
     (reply,) = wa.api.sent()
     assert "to" not in reply.body
     assert reply.body["recipient"] == "SA.13491208655302741918"
+
+
+async def test_a_visitor_is_answered_in_english_until_they_write_arabic(wa: Harness) -> None:
+    visitor = Webhooks(wa_id="447700900123", user_id="GB.77009001234")
+    await wa.deliver(visitor.sticker())
+    await wa.settle()
+    (polite,) = wa.api.sent("text")
+    assert polite.text == wa.app.engine.services.texts.get("en", "unsupported_message")
+    await wa.deliver(visitor.location(21.5433, 39.1728))
+    (listing,) = await wa.api.wait_sent("interactive")
+    assert listing.body["interactive"]["action"]["button"] == wa.app.engine.services.texts.get(
+        "en", "choose_prompt"
+    )
+    await wa.deliver(visitor.text("وين البلد"))
+    await wa.settle()
+    assert "البلد" in (wa.api.sent("interactive")[-1].text or "")
+
+
+def test_language_hint_by_country() -> None:
+    assert language_hint(Recipient("966500000001")) == "ar"
+    assert language_hint(Recipient("201001234567")) == "ar"
+    assert language_hint(Recipient("447700900123")) == "en"
+    assert language_hint(Recipient(None, "AE.8812")) == "ar"
+    assert language_hint(Recipient(None, "US.13491208655302741918")) == "en"
 
 
 async def test_photo_with_caption_completes_a_report(wa: Harness) -> None:
@@ -650,3 +678,35 @@ async def test_any_junk_posted_gets_4xx_never_5xx(wa: Harness) -> None:
         )
         assert response.status_code < 500
     await wa.settle()
+
+
+# --- dalil whatsapp check -----------------------------------------------------------------------------------
+
+
+async def test_check_reports_the_number_or_what_is_wrong(
+    graph: tuple[FakeGraph, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, url = graph
+    for name in (
+        "WHATSAPP_TOKEN",
+        "WHATSAPP_PHONE_NUMBER_ID",
+        "WHATSAPP_APP_SECRET",
+        "WHATSAPP_VERIFY_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    config = str(REPO / "config.yml")
+    assert await asyncio.to_thread(main, ["--config", config, "whatsapp", "check"]) == 2
+    assert "WHATSAPP_TOKEN" in capsys.readouterr().err
+    monkeypatch.setenv("WHATSAPP_TOKEN", TOKEN)
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID)
+    monkeypatch.setenv("WHATSAPP_APP_SECRET", APP_SECRET)
+    monkeypatch.setenv("WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN)
+    monkeypatch.setenv("WHATSAPP_API_BASE_URL", url)
+    assert await asyncio.to_thread(main, ["--config", config, "whatsapp", "check"]) == 0
+    out = capsys.readouterr()
+    assert "Dalil Jeddah" in out.out
+    assert "GREEN" in out.out
+    assert TOKEN not in out.out + out.err
+    monkeypatch.setenv("WHATSAPP_TOKEN", "EAAG-expired")
+    assert await asyncio.to_thread(main, ["--config", config, "whatsapp", "check"]) == 1
+    assert "190" in capsys.readouterr().err
