@@ -36,19 +36,22 @@ def base_app(tmp_path_factory: pytest.TempPathFactory) -> App:
     return build_app(Settings.load(REPO / "config.yml", env=env), states=MemoryStateStore())
 
 
+def with_settings(base: App, **settings: object) -> App:
+    """``base`` with some settings changed and fresh dialogue state (its own engine over the same data)."""
+    configured = base.settings.model_copy(update=settings)
+    states = MemoryStateStore()
+    engine = Engine(base.engine.services, base.parser, states, base.clock, metrics=base.metrics)
+    return replace(base, settings=configured, states=states, engine=engine)
+
+
 def app_for(base: App, api_url: str, **settings: object) -> App:
     """``base`` with fresh dialogue state, talking to the Bot API at ``api_url``."""
-    configured = base.settings.model_copy(
-        update={
-            "telegram_bot_token": SecretStr(TOKEN),
-            "telegram_api_base_url": api_url,
-            "telegram_webhook_secret": SecretStr(SECRET),
-            **settings,
-        }
-    )
-    states = MemoryStateStore()
-    engine = Engine(base.engine.services, base.parser, states, base.clock)
-    return replace(base, settings=configured, states=states, engine=engine)
+    telegram = {
+        "telegram_bot_token": SecretStr(TOKEN),
+        "telegram_api_base_url": api_url,
+        "telegram_webhook_secret": SecretStr(SECRET),
+    }
+    return with_settings(base, **{**telegram, **settings})
 
 
 @pytest.fixture

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.connectors.loopback import serve_asgi
 
 TOKEN = "123456789:AAtest-token-for-the-fake-server_0123"
 BOT_ID = 123456789
@@ -221,19 +222,8 @@ async def _params(request: Request) -> dict[str, Any]:
 @asynccontextmanager
 async def serve(fake: FakeTelegram) -> AsyncIterator[str]:
     """Serve ``fake`` on a free loopback port; yields its base URL."""
-    config = uvicorn.Config(fake.asgi(), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serve_asgi(fake.asgi()) as url:
+        yield url
 
 
 class Updates:

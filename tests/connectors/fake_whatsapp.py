@@ -42,11 +42,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.connectors.loopback import serve_asgi
 
 VERSION = "v25.0"
 PHONE_NUMBER_ID = "106540352242922"
@@ -650,19 +651,8 @@ def _check_list(action: dict[str, Any]) -> None:
 @asynccontextmanager
 async def serve(fake: FakeGraph) -> AsyncIterator[str]:
     """Serve ``fake`` on a free loopback port; yields its base URL, version included."""
-    config = uvicorn.Config(fake.asgi(), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/{VERSION}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serve_asgi(fake.asgi()) as url:
+        yield f"{url}/{VERSION}"
 
 
 # --- inbound webhooks -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import time
 import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -27,9 +27,8 @@ from redis.asyncio import Redis
 
 from bot.app import App
 from bot.cli import main
-from bot.engine import Engine
 from bot.http import create_http_app
-from bot.state import MemoryStateStore, user_key
+from bot.state import user_key
 from bot.types import Button, Choice, Choices, QuickButtons
 from connectors.whatsapp import (
     MAX_ROW_DESCRIPTION,
@@ -43,7 +42,7 @@ from connectors.whatsapp import (
     trim,
 )
 from tests.conftest import REDIS_URL
-from tests.connectors.conftest import REPO
+from tests.connectors.conftest import REPO, with_settings
 from tests.connectors.fake_whatsapp import (
     APP_SECRET,
     PHONE_NUMBER_ID,
@@ -63,19 +62,14 @@ WA_ID = "966500000001"
 
 def whatsapp_app(base: App, api_url: str, **settings: object) -> App:
     """``base`` with fresh dialogue state, configured for WhatsApp against the Graph API at ``api_url``."""
-    configured = base.settings.model_copy(
-        update={
-            "whatsapp_token": SecretStr(TOKEN),
-            "whatsapp_phone_number_id": PHONE_NUMBER_ID,
-            "whatsapp_app_secret": SecretStr(APP_SECRET),
-            "whatsapp_verify_token": SecretStr(VERIFY_TOKEN),
-            "whatsapp_api_base_url": api_url,
-            **settings,
-        }
-    )
-    states = MemoryStateStore()
-    engine = Engine(base.engine.services, base.parser, states, base.clock, metrics=base.metrics)
-    return replace(base, settings=configured, states=states, engine=engine)
+    whatsapp = {
+        "whatsapp_token": SecretStr(TOKEN),
+        "whatsapp_phone_number_id": PHONE_NUMBER_ID,
+        "whatsapp_app_secret": SecretStr(APP_SECRET),
+        "whatsapp_verify_token": SecretStr(VERIFY_TOKEN),
+        "whatsapp_api_base_url": api_url,
+    }
+    return with_settings(base, **{**whatsapp, **settings})
 
 
 @dataclass
@@ -107,7 +101,8 @@ class Harness:
 
 
 @asynccontextmanager
-async def running(base: App, api_url: str, **settings: object) -> AsyncIterator[Harness]:
+async def running(base: App, graph: tuple[FakeGraph, str], **settings: object) -> AsyncIterator[Harness]:
+    server, api_url = graph
     app = whatsapp_app(base, api_url, **settings)
     web = create_http_app(app, channels=("whatsapp",))
     for start in web.router.on_startup:
@@ -118,7 +113,7 @@ async def running(base: App, api_url: str, **settings: object) -> AsyncIterator[
         transport = httpx.ASGITransport(app=web)
         async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
             hooks = Webhooks(wa_id=f"9665{secrets.randbelow(10**8):08d}")
-            yield Harness(FakeGraph(), app, channel, client, hooks)
+            yield Harness(server, app, channel, client, hooks)
     finally:
         for stop in web.router.on_shutdown:
             await stop()
@@ -132,10 +127,13 @@ async def graph() -> AsyncIterator[tuple[FakeGraph, str]]:
 
 
 @pytest.fixture
-async def wa(base_app: App, graph: tuple[FakeGraph, str]) -> AsyncIterator[Harness]:
-    server, url = graph
-    async with running(base_app, url) as harness:
-        harness.api = server
+async def wa(
+    base_app: App, graph: tuple[FakeGraph, str], request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
+    """The harness; ``@pytest.mark.reengagement_template(NAME)`` configures an approved template."""
+    marker = request.node.get_closest_marker("reengagement_template")
+    template = marker.args[0] if marker else None
+    async with running(base_app, graph, whatsapp_reengagement_template=template) as harness:
         yield harness
 
 
@@ -340,10 +338,11 @@ async def test_a_redelivered_message_is_answered_once(wa: Harness) -> None:
     assert len(wa.api.reads()) == 1
 
 
+@pytest.mark.redis
 async def test_two_workers_sharing_redis_answer_a_redelivery_once(
     base_app: App, graph: tuple[FakeGraph, str]
 ) -> None:
-    server, url = graph
+    server = graph[0]
     probe = Redis.from_url(REDIS_URL)
     try:
         await probe.ping()
@@ -353,8 +352,8 @@ async def test_two_workers_sharing_redis_answer_a_redelivery_once(
         await probe.aclose()
     number = f"1065{secrets.randbelow(10**9)}"
     async with (
-        running(base_app, url, redis_url=REDIS_URL, whatsapp_phone_number_id=number) as one,
-        running(base_app, url, redis_url=REDIS_URL, whatsapp_phone_number_id=number) as two,
+        running(base_app, graph, redis_url=REDIS_URL, whatsapp_phone_number_id=number) as one,
+        running(base_app, graph, redis_url=REDIS_URL, whatsapp_phone_number_id=number) as two,
     ):
         server.phone_number_id = number
         payload = one.hooks.text("مرحبا")
@@ -399,7 +398,7 @@ async def test_retries_are_bounded_and_the_failure_is_kept(wa: Harness) -> None:
 
 
 async def test_an_unreachable_api_is_retried_then_the_answer_kept(base_app: App) -> None:
-    async with running(base_app, "http://127.0.0.1:9/v25.0") as wa:  # nothing listens there
+    async with running(base_app, (FakeGraph(), "http://127.0.0.1:9/v25.0")) as wa:  # nothing listens there
         await wa.deliver(wa.hooks.text("شكرا"))
         await wa.settle()
         (kept,) = wa.rows("undelivered")
@@ -427,20 +426,17 @@ async def test_refused_message_is_not_retried(wa: Harness) -> None:
     assert len(wa.api.failed()) == 1
 
 
-async def test_outside_the_window_the_template_is_sent_once(
-    base_app: App, graph: tuple[FakeGraph, str]
-) -> None:
-    server, url = graph
-    async with running(base_app, url, whatsapp_reengagement_template="dalil_reengage") as wa:
-        server.fail(131047, times=1, kind="interactive")
-        await wa.deliver(wa.hooks.text("وين روشان مول"))
-        await wa.settle()
-        (template,) = server.sent("template")
-        assert template.body["template"] == {"name": "dalil_reengage", "language": {"code": "ar"}}
-        assert server.sent("location") == []  # the rest of that answer waits for the person
-        (kept,) = wa.rows("undelivered")
-        assert (kept["reason"], kept["error_code"]) == ("outside_window_template_sent", 131047)
-        assert "روشان مول" in kept["text"]
+@pytest.mark.reengagement_template("dalil_reengage")
+async def test_outside_the_window_the_template_is_sent_once(wa: Harness) -> None:
+    wa.api.fail(131047, times=1, kind="interactive")
+    await wa.deliver(wa.hooks.text("وين روشان مول"))
+    await wa.settle()
+    (template,) = wa.api.sent("template")
+    assert template.body["template"] == {"name": "dalil_reengage", "language": {"code": "ar"}}
+    assert wa.api.sent("location") == []  # the rest of that answer waits for the person
+    (kept,) = wa.rows("undelivered")
+    assert (kept["reason"], kept["error_code"]) == ("outside_window_template_sent", 131047)
+    assert "روشان مول" in kept["text"]
 
 
 async def test_outside_the_window_without_a_template_the_answer_is_kept_and_nothing_loops(
@@ -455,50 +451,41 @@ async def test_outside_the_window_without_a_template_the_answer_is_kept_and_noth
     assert kept["reason"] == "outside_window"
 
 
-async def test_a_failing_template_is_not_retried_into_a_loop(
-    base_app: App, graph: tuple[FakeGraph, str]
-) -> None:
-    server, url = graph
-    async with running(base_app, url, whatsapp_reengagement_template="dalil_reengage") as wa:
-        server.fail(131047, times=10)
-        await wa.deliver(wa.hooks.text("شكرا"))
-        await wa.settle()
-        assert [call.type for call in server.failed()] == ["text", "template"]
-        (kept,) = wa.rows("undelivered")
-        assert kept["reason"] == "outside_window_template_failed"
+@pytest.mark.reengagement_template("dalil_reengage")
+async def test_a_failing_template_is_not_retried_into_a_loop(wa: Harness) -> None:
+    wa.api.fail(131047, times=10)
+    await wa.deliver(wa.hooks.text("شكرا"))
+    await wa.settle()
+    assert [call.type for call in wa.api.failed()] == ["text", "template"]
+    (kept,) = wa.rows("undelivered")
+    assert kept["reason"] == "outside_window_template_failed"
 
 
-async def test_a_late_delivery_past_24_hours_goes_to_the_template(
-    base_app: App, graph: tuple[FakeGraph, str]
-) -> None:
-    server, url = graph
-    async with running(base_app, url, whatsapp_reengagement_template="dalil_reengage") as wa:
-        old = int(time.time()) - 25 * 3600
-        await wa.deliver(wa.hooks.text("شكرا", timestamp=old))
-        await wa.deliver(wa.hooks.text("مع السلامة", timestamp=old + 60))  # more of the same backlog
-        await wa.settle()
-        assert [call.type for call in server.sent()] == ["template"]  # one invitation, not one each
-        reasons = [row["reason"] for row in wa.rows("undelivered")]
-        assert reasons == ["outside_window_template_recent", "outside_window_template_sent"]
+@pytest.mark.reengagement_template("dalil_reengage")
+async def test_a_late_delivery_past_24_hours_goes_to_the_template(wa: Harness) -> None:
+    old = int(time.time()) - 25 * 3600
+    await wa.deliver(wa.hooks.text("شكرا", timestamp=old))
+    await wa.deliver(wa.hooks.text("مع السلامة", timestamp=old + 60))  # more of the same backlog
+    await wa.settle()
+    assert [call.type for call in wa.api.sent()] == ["template"]  # one invitation, not one each
+    reasons = [row["reason"] for row in wa.rows("undelivered")]
+    assert reasons == ["outside_window_template_recent", "outside_window_template_sent"]
 
 
-async def test_a_failed_status_131047_sends_the_template_once(
-    base_app: App, graph: tuple[FakeGraph, str]
-) -> None:
-    server, url = graph
-    async with running(base_app, url, whatsapp_reengagement_template="dalil_reengage") as wa:
-        await wa.deliver(wa.hooks.text("شكرا"))
-        await wa.settle()
-        ours = server.sent("text")[0].response["messages"][0]["id"]
-        failed = wa.hooks.status(ours, "failed", errors=[{"code": 131047, "title": "Re-engagement message"}])
-        await wa.deliver(failed)
-        await wa.deliver(failed)  # redelivered
-        await wa.settle()
-        (template,) = server.sent("template")
-        wamid = template.response["messages"][0]["id"]
-        await wa.deliver(wa.hooks.status(wamid, "failed", errors=[{"code": 131047, "title": "x"}]))
-        await wa.settle()
-        assert len(server.sent("template")) == 1
+@pytest.mark.reengagement_template("dalil_reengage")
+async def test_a_failed_status_131047_sends_the_template_once(wa: Harness) -> None:
+    await wa.deliver(wa.hooks.text("شكرا"))
+    await wa.settle()
+    ours = wa.api.sent("text")[0].response["messages"][0]["id"]
+    failed = wa.hooks.status(ours, "failed", errors=[{"code": 131047, "title": "Re-engagement message"}])
+    await wa.deliver(failed)
+    await wa.deliver(failed)  # redelivered
+    await wa.settle()
+    (template,) = wa.api.sent("template")
+    wamid = template.response["messages"][0]["id"]
+    await wa.deliver(wa.hooks.status(wamid, "failed", errors=[{"code": 131047, "title": "x"}]))
+    await wa.settle()
+    assert len(wa.api.sent("template")) == 1
 
 
 async def test_mark_read_failing_does_not_stop_the_answer(wa: Harness) -> None:
