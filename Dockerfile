@@ -2,6 +2,8 @@
 # Dalil: multi-stage, uv-based, non-root. Build: docker build -t dalil .
 # Run:   docker run -p 8000:8000 -e DALIL_DATABASE_URL=... dalil           (HTTP: REST, webhooks, /metrics)
 #        docker run -it dalil dalil chat                                     (console chat)
+#        docker run -p 8000:8000 -e WHATSAPP_TOKEN -e WHATSAPP_PHONE_NUMBER_ID \
+#          -e WHATSAPP_APP_SECRET -e WHATSAPP_VERIFY_TOKEN dalil             (WhatsApp webhook; secrets from env)
 
 FROM python:3.11-slim-bookworm AS build
 COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /usr/local/bin/uv

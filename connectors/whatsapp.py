@@ -161,9 +161,11 @@ def _chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
     chunks: list[str] = []
     while len(text) > limit:
         cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit)  # no line break: at least not inside a word
         cut = cut if cut > 0 else limit
         chunks.append(text[:cut])
-        text = text[cut:].lstrip("\n")
+        text = text[cut:].lstrip("\n ")
     return [*chunks, text]
 
 
@@ -225,8 +227,10 @@ class RateLimiter:
 def _error(response: httpx.Response) -> tuple[int | None, str, bool]:
     """Meta's error code, its title, and whether Meta calls it transient."""
     try:
-        error = response.json().get("error") or {}
+        error = response.json().get("error")
     except (ValueError, AttributeError):
+        error = None
+    if not isinstance(error, dict):
         return None, f"HTTP {response.status_code}", False
     code = error.get("code")
     title = str(error.get("message") or f"HTTP {response.status_code}")[:200]
@@ -577,7 +581,7 @@ class WhatsAppChannel:
             if message.kind in ("system", "reaction_removed"):
                 return  # number changes and removed reactions need no answer
             await self._mark_read(message)
-            incoming = await self._incoming(message, key)
+            incoming = await self._incoming(message)
             if isinstance(incoming, str):
                 replies: list[Reply] = [
                     TextReply(
@@ -590,7 +594,7 @@ class WhatsAppChannel:
                 replies = await self.app.engine.handle(incoming)
             await self.send(message.sender, replies, in_reply_to=message.wamid)
 
-    async def _incoming(self, message: _Inbound, key: str) -> Incoming | str:
+    async def _incoming(self, message: _Inbound) -> Incoming | str:
         """The engine's ``Incoming`` for ``message``, or the key of a polite text answer."""
         hint = language_hint(message.sender)
         base = Incoming(

@@ -29,7 +29,7 @@ from bot.app import App
 from bot.cli import main
 from bot.http import create_http_app
 from bot.state import user_key
-from bot.types import Button, Choice, Choices, QuickButtons
+from bot.types import Button, Choice, Choices, QuickButtons, TextReply
 from connectors.whatsapp import (
     MAX_ROW_DESCRIPTION,
     MAX_ROW_TITLE,
@@ -534,6 +534,15 @@ async def test_long_payloads_are_kept_server_side_and_expired_keys_answered(wa: 
     await wa.settle()
     (stale,) = wa.api.sent("text")
     assert stale.body["text"]["body"] == wa.app.engine.services.texts.get("ar", "button_expired")
+
+
+async def test_long_text_is_split_between_words_under_the_limit(wa: Harness) -> None:
+    words = ["مرحبا", "بكم", "في", "جدة", "عروس", "البحر", "الأحمر"] * 200
+    messages = await wa.channel.render(TextReply(" ".join(words)), None, "ar")
+    assert len(messages) == 2
+    bodies = [m["text"]["body"] for m in messages]
+    assert all(len(body) <= 4096 for body in bodies)
+    assert " ".join(bodies).split() == words
 
 
 async def test_a_single_link_becomes_a_link_button(wa: Harness) -> None:
