@@ -35,6 +35,8 @@ class Settings(BaseModel):
     nlu_engine: Literal["embedded", "rasa"] = "embedded"
     rasa_url: str = "http://127.0.0.1:5005"
     model_dir: Path = Path("models")
+    media_dir: Path = Path("var/media")
+    """Where photos people send (for reports) are kept, when the channel's copy expires (WhatsApp)."""
     confidence_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     now: datetime | None = None
@@ -108,6 +110,7 @@ _ENV = {
     "nlu_engine": "DALIL_NLU_ENGINE",
     "rasa_url": "DALIL_RASA_URL",
     "model_dir": "DALIL_MODEL_DIR",
+    "media_dir": "DALIL_MEDIA_DIR",
     "log_level": "DALIL_LOG_LEVEL",
     "now": "DALIL_NOW",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

@@ -7,7 +7,8 @@ at once and handles the messages in the background. Meta delivers a webhook agai
 fails, so each message is answered once, by its id (``wamid``, in Redis when configured).
 
 Inbound: text; locations; taps on our reply buttons and list rows (their ids are our payloads); template
-quick replies; photos with a caption (for problem reports); other kinds get a short polite answer, and
+quick replies; photos with a caption (for problem reports: downloaded at once into ``DALIL_MEDIA_DIR``,
+since a webhook's media id expires after 7 days); other kinds get a short polite answer, and
 delivery statuses are counted, never answered. The sender is the phone number (``wa_id``) or, for people
 who adopted a WhatsApp username, the business-scoped user id (``user_id``) Meta sends instead.
 
@@ -37,6 +38,7 @@ import hmac
 import json
 import logging
 import math
+import mimetypes
 import random
 import re
 import sys
@@ -44,6 +46,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -99,6 +102,7 @@ MAX_BUTTON_ID = 256
 MAX_ROW_ID = 200
 MAX_REPLY_BUTTONS = 3
 MAX_LIST_ROWS = 10
+MAX_MEDIA_BYTES = 16 * 1024 * 1024
 WINDOW = timedelta(hours=24)
 WINDOW_CLOSED = 131047
 THROUGHPUT_LIMIT = 130429
@@ -107,7 +111,8 @@ PAIR_RATE_LIMIT = 131056
 RETRY_CODES = frozenset({4, 80007, THROUGHPUT_LIMIT, PAIR_RATE_LIMIT})
 STATUSES = ("sent", "delivered", "read", "failed")
 _KEY_PREFIX = "k:"
-_KEEP_SEEN_S = 8 * 24 * 3600  # Meta retries a webhook for up to 7 days
+_MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_KEEP_SEEN_S = 8 * 24 * 3600  # Meta keeps redelivering a failed webhook for days
 _KEEP_PAYLOADS_S = 30 * 24 * 3600
 _KEEP_INBOUND_S = 2 * 24 * 3600
 _KEEP_SENT_S = 2 * 24 * 3600
@@ -614,12 +619,48 @@ class WhatsAppChannel:
                 return replace(base, text=message.text)
             return replace(base, payload=payload)
         if message.kind == "image":
-            return replace(base, attachment=message.attachment, text=message.text)
+            kept = await self._keep_media(message.attachment) if message.attachment else None
+            return replace(base, attachment=kept or message.attachment, text=message.text)
         if message.kind == "request_welcome":  # the person opened the chat for the first time
             return replace(base, text="hello" if hint == "en" else "مرحبا")
         if message.kind == "contacts":
             return "contact_ignored"
         return "unsupported_message"
+
+    async def _keep_media(self, reference: str) -> str | None:
+        """Download a photo now and return where it is kept (None if that failed).
+
+        A media id from a webhook expires after 7 days and its download URL after minutes, so a
+        report's photo is kept at once under ``DALIL_MEDIA_DIR``, checked against Meta's SHA-256.
+        """
+        media_id = reference.removeprefix("whatsapp:media:")
+        if not _MEDIA_ID.fullmatch(media_id):
+            return None
+        client = self._http()
+        try:
+            described = await client.get(media_id)
+            described.raise_for_status()
+            info = described.json()
+            data = bytearray()
+            async with client.stream("GET", str(info["url"])) as response:
+                response.raise_for_status()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > MAX_MEDIA_BYTES:
+                        raise ValueError("media too large")
+            if info.get("sha256") and hashlib.sha256(data).hexdigest() != info["sha256"]:
+                raise ValueError("sha256 mismatch")
+            mime = str(info.get("mime_type", "")).partition(";")[0].strip()
+            path = (
+                self.app.settings.media_dir
+                / CHANNEL
+                / f"{media_id}{mimetypes.guess_extension(mime) or '.bin'}"
+            )
+            await asyncio.to_thread(_write, path, bytes(data))
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+            log.warning("whatsapp_media_not_kept", extra={"media": media_id, "error": repr(exc)[:200]})
+            return None
+        return str(path)
 
     async def _last_inbound(self, key: str) -> float | None:
         """When this person last wrote (unix time), if known."""
@@ -873,6 +914,13 @@ class WhatsAppChannel:
                 },
             },
         }
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".part")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def _envelope(recipient: Recipient) -> dict[str, Any]:

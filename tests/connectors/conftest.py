@@ -31,6 +31,7 @@ def base_app(tmp_path_factory: pytest.TempPathFactory) -> App:
         "DALIL_DATABASE_URL": f"sqlite:///{root}/dalil.db",
         "DALIL_MODEL_DIR": str(root / "models"),
         "DALIL_DATA_DIR": str(REPO / "data"),
+        "DALIL_MEDIA_DIR": str(root / "media"),
         "DALIL_NOW": "2026-11-24T20:00:00",
     }
     return build_app(Settings.load(REPO / "config.yml", env=env), states=MemoryStateStore())

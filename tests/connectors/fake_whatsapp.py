@@ -44,7 +44,7 @@ from typing import Any, TypedDict, Unpack
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.connectors.loopback import serve_asgi
@@ -195,6 +195,8 @@ class FakeGraph:
     phone_number_id: str = PHONE_NUMBER_ID
     delay_s: float = 0.0
     calls: list[Call] = field(default_factory=list)
+    missing_media: set[str] = field(default_factory=set)
+    """Media ids Graph no longer knows (a webhook's media id expires after 7 days)."""
     _failures: list[_Failure] = field(default_factory=list)
 
     # --- test controls ------------------------------------------------------------------------------------
@@ -288,7 +290,8 @@ class FakeGraph:
         return Starlette(
             routes=[
                 Route("/{version}/{phone_number_id}/messages", self._messages, methods=["POST"]),
-                Route("/{version}/{phone_number_id}", self._number, methods=["GET"]),
+                Route("/media-download/{media_id}", self._download, methods=["GET"]),
+                Route("/{version}/{node_id}", self._node, methods=["GET"]),
                 Route("/{path:path}", self._not_found),
             ]
         )
@@ -305,23 +308,45 @@ class FakeGraph:
         status, response = await self._handle(request, parsed)
         return self._answer(request, body, status, response, at)
 
-    async def _number(self, request: Request) -> JSONResponse:
-        """``GET /<version>/<phone-number-id>?fields=…``: the business number, as Graph describes it."""
+    def media(self, media_id: str) -> bytes:
+        """The bytes this server serves for ``media_id`` (a small fake JPEG, the same every time)."""
+        return b"\xff\xd8\xff\xe0" + hashlib.sha256(media_id.encode()).digest() * 8 + b"\xff\xd9"
+
+    async def _node(self, request: Request) -> JSONResponse:
+        """``GET /<version>/<id>``: the business number (``?fields=…``) or a media object's download URL."""
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return self._answer(request, {}, 401, _auth_error())
-        number = request.path_params["phone_number_id"]
-        if number != self.phone_number_id:
-            return self._answer(request, {}, 400, _error(100, _OBJECT_MISSING.format(number)))
-        known = {
-            "verified_name": "Dalil Jeddah",
-            "display_phone_number": "+1 555-078-3881",
-            "quality_rating": "GREEN",
-            "code_verification_status": "VERIFIED",
-            "throughput": {"level": "STANDARD"},
+        node = request.path_params["node_id"]
+        if node == self.phone_number_id:
+            known = {
+                "verified_name": "Dalil Jeddah",
+                "display_phone_number": "+1 555-078-3881",
+                "quality_rating": "GREEN",
+                "code_verification_status": "VERIFIED",
+                "throughput": {"level": "STANDARD"},
+            }
+            fields = [f for f in request.query_params.get("fields", "").split(",") if f]
+            response = {k: v for k, v in known.items() if not fields or k in fields} | {"id": node}
+            return self._answer(request, {}, 200, response)
+        if not node.isdigit() or node in self.missing_media:
+            return self._answer(request, {}, 400, _error(100, _OBJECT_MISSING.format(node)))
+        data = self.media(node)
+        media = {
+            "messaging_product": "whatsapp",
+            "url": f"{str(request.base_url).rstrip('/')}/media-download/{node}?ext=1",
+            "mime_type": "image/jpeg",
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "file_size": len(data),
+            "id": node,
         }
-        fields = [f for f in request.query_params.get("fields", "").split(",") if f]
-        response = {k: v for k, v in known.items() if not fields or k in fields} | {"id": number}
-        return self._answer(request, {}, 200, response)
+        return self._answer(request, {}, 200, media)
+
+    async def _download(self, request: Request) -> Response:
+        """The media bytes behind a URL from :meth:`_node`; Meta wants the bearer token here too."""
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return self._answer(request, {}, 401, _auth_error())
+        self.calls.append(Call(request.url.path, {}, 200, {}, dict(request.headers)))
+        return Response(self.media(request.path_params["media_id"]), media_type="image/jpeg")
 
     def _answer(
         self,

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -289,9 +290,23 @@ async def test_photo_with_caption_completes_a_report(wa: Harness) -> None:
     await wa.deliver(wa.hooks.image(caption="حفرة كبيرة قدام المدرسة", media_id="998877"))
     await wa.settle()
     (report,) = wa.rows("reports")
-    assert report["attachment"] == "whatsapp:media:998877"
+    kept = Path(report["attachment"])
+    assert kept.suffix == ".jpg"
+    assert await asyncio.to_thread(kept.read_bytes) == wa.api.media("998877")  # the id expires in 7 days
     assert report["lat"] == pytest.approx(21.5433)
     assert report["ref"] in (wa.api.sent("text")[-1].text or "")
+
+
+async def test_a_photo_meta_no_longer_has_keeps_its_reference(wa: Harness) -> None:
+    wa.api.missing_media.add("554433")
+    await wa.deliver(wa.hooks.text("أبغى أبلغ عن حفرة في الشارع"))
+    await wa.api.wait_sent("interactive")
+    await wa.deliver(wa.hooks.location(21.5433, 39.1728))
+    await wa.api.wait_sent("text")
+    await wa.deliver(wa.hooks.image(media_id="554433"))
+    await wa.settle()
+    (report,) = wa.rows("reports")
+    assert report["attachment"] == "whatsapp:media:554433"
 
 
 @pytest.mark.parametrize("kind", ["audio", "sticker", "reaction", "unsupported"])
