@@ -257,6 +257,8 @@ class _Inbound:
     payload: str | None = None
     location: GeoPoint | None = None
     attachment: str | None = None
+    quoted: str | None = None
+    """The id of our message the person replied to (WhatsApp's swipe-to-reply), if any."""
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,9 @@ def _inbound(message: Mapping[str, Any], contacts: Sequence[Any]) -> _Inbound | 
     if not wamid or sender is None:
         return None
     kind = _text(message.get("type"), 40) or "unknown"
-    base = _Inbound(wamid, sender, kind, _sent_at(message.get("timestamp")))
+    context = message.get("context")
+    quoted = (_text(context.get("id"), 256) or None) if isinstance(context, dict) else None
+    base = _Inbound(wamid, sender, kind, _sent_at(message.get("timestamp")), quoted=quoted)
     body = message.get(kind)
     content: Mapping[str, Any] = body if isinstance(body, dict) else {}
     if kind == "text":
@@ -586,6 +590,8 @@ class WhatsAppChannel:
             if message.kind in ("system", "reaction_removed"):
                 return  # number changes and removed reactions need no answer
             await self._mark_read(message)
+            if message.kind == "text" and message.quoted:
+                await self._about_quoted_card(key, message.quoted)
             incoming = await self._incoming(message)
             if isinstance(incoming, str):
                 replies: list[Reply] = [
@@ -626,6 +632,17 @@ class WhatsAppChannel:
         if message.kind == "contacts":
             return "contact_ignored"
         return "unsupported_message"
+
+    async def _about_quoted_card(self, key: str, quoted: str) -> None:
+        """A reply to one of our place cards is about that place, whatever was discussed since."""
+        place_id = await self.memory.get("card", quoted)
+        if place_id is None:
+            return
+        states = self.app.states
+        async with states.lock(key):
+            state = await states.get(key)
+            state.remember_place(place_id)
+            await states.put(key, state)
 
     async def _keep_media(self, reference: str) -> str | None:
         """Download a photo now and return where it is kept (None if that failed).
@@ -719,15 +736,18 @@ class WhatsAppChannel:
         if known is not None and datetime.now(UTC).timestamp() - known > WINDOW.total_seconds():
             await self._outside_window(recipient, key, text, in_reply_to, None)
             return
-        messages: list[dict[str, Any]] = []
+        messages: list[tuple[dict[str, Any], str | None]] = []
         for index, reply in enumerate(replies):
             following = replies[index + 1] if index + 1 < len(replies) else None
-            messages += await self.render(reply, following, lang)
-        for message in messages:
+            place_id = reply.place_id if isinstance(reply, PlaceCard) else None
+            messages += [(message, place_id) for message in await self.render(reply, following, lang)]
+        for message, place_id in messages:
             result = await self._post({**_envelope(recipient), **message}, in_reply_to)
             if result.ok:
                 if result.wamid:
                     await self.memory.put("sent", result.wamid, "free", _KEEP_SENT_S)
+                    if place_id is not None:  # a later reply quoting it is about this place
+                        await self.memory.put("card", result.wamid, place_id, _KEEP_SENT_S)
                 continue
             if result.code == WINDOW_CLOSED:
                 await self._outside_window(recipient, key, text, in_reply_to, WINDOW_CLOSED)

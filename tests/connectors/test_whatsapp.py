@@ -46,6 +46,7 @@ from tests.conftest import REDIS_URL
 from tests.connectors.conftest import REPO, with_settings
 from tests.connectors.fake_whatsapp import (
     APP_SECRET,
+    BUSINESS_NUMBER,
     PHONE_NUMBER_ID,
     TOKEN,
     VERIFY_TOKEN,
@@ -236,6 +237,24 @@ async def test_button_reply_gets_the_follow_up_question(wa: Harness) -> None:
     feedback = wa.rows("feedback")
     assert feedback[0]["place_id"] == "red-sea-mall"
     assert feedback[0]["channel"] == "whatsapp"
+
+
+async def test_replying_to_an_earlier_card_asks_about_that_place(wa: Harness) -> None:
+    await wa.deliver(wa.hooks.text("وين روشان مول"))
+    (roshan,) = await wa.api.wait_sent("interactive")
+    await wa.deliver(wa.hooks.text("وين رد سي مول"))
+    await wa.api.wait_sent("interactive", 2)
+    question = wa.hooks.text("كم رقمهم؟")
+    question["entry"][0]["changes"][0]["value"]["messages"][0]["context"] = {
+        "from": BUSINESS_NUMBER,
+        "id": roshan.response["messages"][0]["id"],
+    }
+    before = len(wa.api.sent())
+    await wa.deliver(question)
+    await wa.settle()
+    answer = " ".join(call.text or "" for call in wa.api.sent()[before:])
+    assert "روشان" in answer
+    assert "رد سي" not in answer
 
 
 async def test_asking_for_nearest_requests_the_location_natively(wa: Harness) -> None:
