@@ -439,6 +439,8 @@ class WhatsAppChannel:
         self._memory: ChannelMemory | None = None
         self._locks = KeyedLocks()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._unanswered: dict[asyncio.Task[None], _Inbound] = {}
+        self.drain_s = 10.0
 
     # --- wiring ---------------------------------------------------------------------------------------
 
@@ -476,10 +478,21 @@ class WhatsAppChannel:
             log.info("whatsapp_webhook_ready")
 
     async def shutdown(self) -> None:
-        """Finish the messages in hand (up to 10 s), then release connections."""
-        await self.drain(10.0)
-        for task in list(self._tasks):
+        """Finish the messages in hand (up to ``drain_s``), keep any still unanswered, release connections.
+
+        Meta had its 200 for those, so it will not deliver them again: each one left is kept in the
+        ``undelivered`` queue (reason ``not_answered_shutdown``) for the team to follow up.
+        """
+        await self.drain(self.drain_s)
+        left = list(self._tasks)
+        for task in left:
             task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+        for message in list(self._unanswered.values()):
+            said = message.text or f"({message.kind})"
+            key = self._key(message.sender)
+            await self._undelivered(message.sender, key, "not_answered_shutdown", None, said)
+        self._unanswered.clear()
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -556,17 +569,28 @@ class WhatsAppChannel:
         for status in statuses:
             self._spawn(self._on_status(status))
         for message in messages:
-            self._spawn(self._on_message(message))
+            self._unanswered[self._spawn(self._on_message(message))] = message
 
-    def _spawn(self, work: Any) -> None:
+    def _spawn(self, work: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+        return task
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("whatsapp_message_failed", exc_info=task.exception())
+        if task.cancelled():
+            return  # still in _unanswered: shutdown keeps it
+        message = self._unanswered.pop(task, None)
+        error = task.exception()
+        if error is None:
+            return
+        log.error("whatsapp_message_failed", exc_info=error)
+        if message is not None:  # a bug, not the person's fault: keep what they said for the team
+            said = message.text or f"({message.kind})"
+            self._spawn(
+                self._undelivered(message.sender, self._key(message.sender), "not_answered_error", None, said)
+            )
 
     # --- inbound --------------------------------------------------------------------------------------
 

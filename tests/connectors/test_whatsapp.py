@@ -529,6 +529,16 @@ async def test_mark_read_failing_does_not_stop_the_answer(wa: Harness) -> None:
     assert len(wa.api.sent("text")) == 1
 
 
+async def test_messages_still_unanswered_at_shutdown_are_kept(wa: Harness) -> None:
+    wa.api.delay_s = 1.0  # Meta is slow; the server is told to stop meanwhile
+    wa.channel.drain_s = 0.05
+    await wa.deliver(wa.hooks.text("وين البلد"))
+    await asyncio.sleep(0.05)
+    await wa.channel.shutdown()
+    (kept,) = wa.rows("undelivered")
+    assert (kept["reason"], kept["text"]) == ("not_answered_shutdown", "وين البلد")
+
+
 async def test_rate_limiter_spaces_sends() -> None:
     limiter = RateLimiter(50)
     started = time.monotonic()
