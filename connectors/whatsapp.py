@@ -83,6 +83,7 @@ __all__ = [
     "check",
     "command",
     "language_hint",
+    "read_webhook",
     "signature",
     "trim",
 ]
