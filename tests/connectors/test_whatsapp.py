@@ -675,6 +675,11 @@ _JSON = st.recursive(
 _KEYS = st.sampled_from(["messages", "statuses", "contacts", "metadata", "id", "type", "text", "from"])
 
 
+_VALUES = st.dictionaries(
+    _KEYS, _JSON | st.lists(st.dictionaries(_KEYS, _JSON, max_size=5), max_size=3), max_size=5
+)
+
+
 def _shaped(value: Any, junk: Any) -> dict[str, Any]:
     """A webhook envelope with junk in its inner parts, as a broken or hostile sender might send."""
     return {
@@ -683,18 +688,31 @@ def _shaped(value: Any, junk: Any) -> dict[str, Any]:
     }
 
 
-@given(
-    value=st.dictionaries(
-        _KEYS, _JSON | st.lists(st.dictionaries(_KEYS, _JSON, max_size=5), max_size=3), max_size=5
-    ),
-    junk=_JSON,
-)
+@given(value=_VALUES, junk=_JSON)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_reading_any_json_shape_never_raises(value: dict[str, Any], junk: Any) -> None:
     body = _shaped(value, junk)
     messages, statuses = read_webhook(body, PHONE_NUMBER_ID)
     assert all(m.wamid and m.sender.id for m in messages)
     assert all(s.wamid and s.status for s in statuses)
+
+
+_SIGNED_JUNK = (
+    st.binary(max_size=300)
+    | st.builds(lambda value, junk: json.dumps(_shaped(value, junk)).encode(), _VALUES, _JSON)
+    | _JSON.map(lambda value: json.dumps(value).encode())
+)
+
+
+@given(raw=_SIGNED_JUNK)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+async def test_any_signed_bytes_get_200_or_a_4xx_with_a_reason(wa: Harness, raw: bytes) -> None:
+    headers = {"X-Hub-Signature-256": signature(APP_SECRET, raw), "Content-Type": "application/json"}
+    response = await wa.client.post(HOOK, content=raw, headers=headers)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert response.json()["error"]
+    await wa.settle()
 
 
 async def test_any_junk_posted_gets_4xx_never_5xx(wa: Harness) -> None:
