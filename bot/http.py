@@ -26,6 +26,8 @@ __all__ = ["create_http_app", "factory"]
 
 log = logging.getLogger(__name__)
 
+ASK_FLUSH_S = 5.0
+
 
 class ParseRequest(BaseModel):
     """Rasa's ``/model/parse`` request."""
@@ -43,6 +45,10 @@ def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "wh
         version="0.1.0",
     )
     api.state.dalil = app
+
+    async def flush_counts() -> None:
+        await asyncio.to_thread(app.records.flush_asks)
+
     reloader = Reloader(app)
     api.include_router(admin_router(app, reloader))
     api.router.on_startup.append(reloader.on_sighup())
@@ -103,9 +109,16 @@ def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "wh
             api.router.on_startup.append(channel.startup)
         if hasattr(channel, "shutdown"):
             api.router.on_shutdown.append(channel.shutdown)
+    api.router.on_shutdown.append(flush_counts)  # last: after the channels answered what they had
     return api
 
 
 def factory() -> FastAPI:
-    """For ``uvicorn --factory bot.http:factory``: settings from config.yml and the environment."""
-    return create_http_app(build_app(Settings.load()))
+    """For ``uvicorn --factory bot.http:factory``: settings from config.yml and the environment.
+
+    Questions about places are counted in memory and written every few seconds off the event loop
+    (and at shutdown), instead of one database write per answer on it.
+    """
+    app = build_app(Settings.load())
+    app.records.buffer_asks(ASK_FLUSH_S)
+    return create_http_app(app)

@@ -7,7 +7,11 @@ the same database as the knowledge index, in tables that index rebuilds never to
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
+import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +32,8 @@ from sqlalchemy import (
 )
 
 __all__ = ["Records", "new_reference"]
+
+log = logging.getLogger(__name__)
 
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: references are read aloud on the phone
 
@@ -133,6 +139,12 @@ class Records:
     def __init__(self, engine: Engine) -> None:
         """Use ``engine``'s database; creates the tables when missing."""
         self.engine = engine
+        self._asks: Counter[str] = Counter()
+        self._asked_at: dict[str, datetime] = {}
+        self._asks_lock = threading.Lock()
+        self._flush_every_s: float | None = None
+        self._flushed_at = time.monotonic()
+        self._flusher: threading.Thread | None = None
         metadata.create_all(engine)
 
     def add_report(
@@ -254,17 +266,55 @@ class Records:
                 )
             )
 
+    def buffer_asks(self, flush_every_s: float) -> None:
+        """Count questions in memory and write them every ``flush_every_s`` seconds, off the caller's thread.
+
+        For the server: a write per answer about a place cost 0.6 ms (SQLite) to 1.3 ms (PostgreSQL) on
+        the event loop, more than the turn itself. Call :meth:`flush_asks` before stopping.
+        """
+        self._flush_every_s = flush_every_s
+
     def count_ask(self, place_id: str) -> None:
         """Count one question about a place (editors re-verify the most asked first)."""
-        now = datetime.now(UTC)
-        with self.engine.begin() as conn:
-            changed = conn.execute(
-                update(asked)
-                .where(asked.c.place_id == place_id)
-                .values(count=asked.c.count + 1, last_asked_at=now)
-            ).rowcount
-            if not changed:
-                conn.execute(insert(asked).values(place_id=place_id, count=1, last_asked_at=now))
+        with self._asks_lock:
+            self._asks[place_id] += 1
+            self._asked_at[place_id] = datetime.now(UTC)
+            if self._flush_every_s is not None:
+                due = time.monotonic() - self._flushed_at >= self._flush_every_s
+                busy = self._flusher is not None and self._flusher.is_alive()
+                if not due or busy:
+                    return
+                self._flushed_at = time.monotonic()
+                # Not a daemon: a process that exits still finishes writing what it counted.
+                self._flusher = threading.Thread(target=self.flush_asks, name="dalil-ask-counts")
+                self._flusher.start()
+                return
+        self.flush_asks()
+
+    def flush_asks(self) -> None:
+        """Write the counted questions; kept for the next try if the database refuses."""
+        with self._asks_lock:
+            pending, self._asks = self._asks, Counter()
+            times, self._asked_at = self._asked_at, {}
+        if not pending:
+            return
+        try:
+            with self.engine.begin() as conn:
+                for place_id, n in sorted(pending.items()):
+                    when = times[place_id]
+                    changed = conn.execute(
+                        update(asked)
+                        .where(asked.c.place_id == place_id)
+                        .values(count=asked.c.count + n, last_asked_at=when)
+                    ).rowcount
+                    if not changed:
+                        conn.execute(insert(asked).values(place_id=place_id, count=n, last_asked_at=when))
+        except Exception:
+            log.warning("ask_counts_not_written", extra={"places": len(pending)}, exc_info=True)
+            with self._asks_lock:
+                self._asks.update(pending)
+                for place_id, when in times.items():
+                    self._asked_at.setdefault(place_id, when)
 
     def list_table(self, table: str, open_only: bool = True, limit: int = 100) -> list[dict[str, Any]]:
         """Rows of one queue (``reports``, ``feedback``, ``handoffs``, ``unanswered``, ``undelivered``).
@@ -305,7 +355,8 @@ class Records:
             return [dict(r._mapping) for r in conn.execute(query)]
 
     def ask_counts(self) -> dict[str, int]:
-        """How many questions each place got, by place id."""
+        """How many questions each place got, by place id (including any not yet written)."""
+        self.flush_asks()
         with self.engine.connect() as conn:
             rows = conn.execute(select(asked.c.place_id, asked.c["count"])).all()
         return {str(r[0]): int(r[1]) for r in rows}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -18,7 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import App
+from bot.engine import Engine
 from bot.http import create_http_app
+from bot.records import Records
+from bot.state import MemoryStateStore
 
 POST_ENDPOINTS = ("/model/parse", "/webhooks/rest/webhook")
 REST = "/webhooks/rest/webhook"
@@ -339,3 +343,21 @@ async def test_huge_bodies_are_refused(client: httpx.AsyncClient, size: int) -> 
     for path in POST_ENDPOINTS:
         response = await client.post(path, json={"sender": "h", "message": "a" * size, "text": "a" * size})
         assert response.status_code in (413, 422)
+
+
+async def test_buffered_ask_counts_are_written_when_the_server_stops(app: App) -> None:
+    records = Records(app.knowledge.engine)
+    records.buffer_asks(3600)  # as `dalil serve` does, with a flush far away
+    services = replace(app.engine.services, records=records)
+    engine = Engine(services, app.parser, MemoryStateStore(), app.clock)
+    served = create_http_app(replace(app, records=records, engine=engine), channels=("rest",))
+    before = Records(app.knowledge.engine).ask_counts().get("al-balad", 0)
+    transport = httpx.ASGITransport(app=served)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
+        for sender in ("a", "b"):
+            response = await client.post(REST, json={"sender": sender, "message": "وين البلد"})
+            assert "البلد" in response.json()[0]["text"]
+    assert Records(app.knowledge.engine).ask_counts().get("al-balad", 0) == before
+    for stop in served.router.on_shutdown:
+        await stop()
+    assert Records(app.knowledge.engine).ask_counts().get("al-balad", 0) == before + 2
