@@ -537,10 +537,13 @@ class WhatsAppChannel:
             if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
                 metrics.labels(CHANNEL, "too_large").inc()
                 return JSONResponse({"error": "body too large"}, status_code=413)
-            raw = await request.body()
-            if len(raw) > MAX_WEBHOOK_BYTES:
-                metrics.labels(CHANNEL, "too_large").inc()
-                return JSONResponse({"error": "body too large"}, status_code=413)
+            received = bytearray()
+            async for chunk in request.stream():  # a chunked body has no length to check first
+                received += chunk
+                if len(received) > MAX_WEBHOOK_BYTES:
+                    metrics.labels(CHANNEL, "too_large").inc()
+                    return JSONResponse({"error": "body too large"}, status_code=413)
+            raw = bytes(received)
             given = request.headers.get(SIGNATURE_HEADER)
             if not given:
                 metrics.labels(CHANNEL, "unsigned").inc()

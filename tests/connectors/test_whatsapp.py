@@ -643,6 +643,13 @@ async def test_oversized_body_is_refused(wa: Harness) -> None:
     )
     assert response.status_code == 413
 
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: refused while reading
+        for _ in range(5):
+            yield b" " * (1024 * 1024)
+
+    streamed = await wa.client.post(HOOK, content=chunked(), headers={"X-Hub-Signature-256": "sha256=00"})
+    assert streamed.status_code == 413
+
 
 @pytest.mark.parametrize(
     "raw",
