@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +147,49 @@ def _wait_ready(port: int, timeout_s: float) -> None:
     raise SystemExit(f"the server on port {port} did not become ready in {timeout_s:.0f} s")
 
 
+@contextmanager
+def dalil_server(
+    tmp: str,
+    command: list[str],
+    workers: int,
+    config: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    log_level: str = "WARNING",
+    ready_timeout_s: float = 120,
+) -> Iterator[int]:
+    """Dalil's HTTP app in a subprocess on a free loopback port, on a fresh SQLite index in ``tmp``.
+
+    ``command`` is what follows ``python`` (the server's options, not host, port or workers); the index
+    and the model are built first, once, as ``dalil serve`` does. Yields the port; stops it with SIGTERM.
+    """
+    full_env = {
+        **os.environ,
+        "DALIL_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+        "DALIL_DATA_DIR": str(REPO / "data"),
+        "DALIL_MODEL_DIR": str(REPO / "models"),
+        "DALIL_NOW": NOW,
+        "DALIL_LOG_LEVEL": log_level,
+        **(env or {}),
+    }
+    full_env.pop("DALIL_REDIS_URL", None)
+    configured = ["--config", str(config)] if config is not None else []
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli", *configured, "kb", "build"],
+        env=full_env, cwd=REPO, check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, *command, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        env=full_env, cwd=REPO, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_ready(port, ready_timeout_s)
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -160,36 +205,16 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(dir=args.db_dir) as tmp:
-        env = {
-            **os.environ,
-            "DALIL_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-            "DALIL_DATA_DIR": str(REPO / "data"),
-            "DALIL_MODEL_DIR": str(REPO / "models"),
-            "DALIL_NOW": NOW,
-            "DALIL_LOG_LEVEL": "WARNING",
-        }
-        env.pop("DALIL_REDIS_URL", None)
-        # Build the index and the model once, before the workers start (as `dalil serve` does).
-        subprocess.run(
-            [sys.executable, "-m", "bot.cli", "kb", "build"],
-            env=env,
-            cwd=REPO,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        port = _free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "bot.http:factory", "--factory",
-                "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-                "--log-level", "warning", "--no-access-log",
-            ],
-            env=env,
-            cwd=REPO,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            _wait_ready(port, timeout_s=120)
+        uvicorn = [
+            "-m",
+            "uvicorn",
+            "bot.http:factory",
+            "--factory",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        with dalil_server(tmp, uvicorn, args.workers, ready_timeout_s=120) as port:
             context = multiprocessing.get_context("spawn")
             results = []
             for seconds in (args.warmup_seconds, args.seconds):
@@ -204,9 +229,6 @@ def main() -> None:
                 results.append(receive.recv())
                 loader.join()
             result = {**results[-1], "workers": args.workers, "connections": args.connections}
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
     if args.json:
         print(json.dumps(result, indent=2))
         return

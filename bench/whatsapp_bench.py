@@ -21,10 +21,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -34,8 +30,8 @@ from typing import Any
 
 import httpx
 
-from bench.http_bench import _free_port, _wait_ready
-from bench.turn_bench import NOW, QUESTIONS, _percentile
+from bench.http_bench import dalil_server
+from bench.turn_bench import QUESTIONS, _percentile
 from tests.connectors.fake_whatsapp import (
     APP_SECRET,
     PHONE_NUMBER_ID,
@@ -54,20 +50,6 @@ HOOK = "/webhooks/whatsapp"
 @contextmanager
 def _dalil(graph_url: str, rate: float, tmp: str) -> Iterator[str]:
     """``dalil serve`` in a subprocess, talking WhatsApp to ``graph_url``; yields its base URL."""
-    env = {
-        **os.environ,
-        "DALIL_DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-        "DALIL_DATA_DIR": str(REPO / "data"),
-        "DALIL_MODEL_DIR": str(REPO / "models"),
-        "DALIL_NOW": NOW,
-        "DALIL_LOG_LEVEL": "ERROR",
-        "WHATSAPP_TOKEN": TOKEN,
-        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
-        "WHATSAPP_APP_SECRET": APP_SECRET,
-        "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
-        "WHATSAPP_API_BASE_URL": graph_url,
-    }
-    env.pop("DALIL_REDIS_URL", None)
     config = Path(tmp) / "config.yml"
     config.write_text(
         (REPO / "config.yml")
@@ -75,24 +57,16 @@ def _dalil(graph_url: str, rate: float, tmp: str) -> Iterator[str]:
         .replace("send_rate_per_s: 80", f"send_rate_per_s: {rate}"),
         encoding="utf-8",
     )
-    subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--config", str(config), "kb", "build"],
-        env=env, cwd=REPO, check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "bot.cli", "--config", str(config), "serve",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        ],
-        env=env, cwd=REPO, start_new_session=True,
-    )  # fmt: skip
-    try:
-        _wait_ready(port, timeout_s=180)
+    whatsapp = {
+        "WHATSAPP_TOKEN": TOKEN,
+        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+        "WHATSAPP_APP_SECRET": APP_SECRET,
+        "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+        "WHATSAPP_API_BASE_URL": graph_url,
+    }
+    serve = ["-m", "bot.cli", "--config", str(config), "serve"]
+    with dalil_server(tmp, serve, 1, config, whatsapp, "ERROR", ready_timeout_s=180) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def _busiest_second(times: list[float]) -> int:
