@@ -2,7 +2,8 @@
 
 Users are keyed by a hash of channel and user id, so phone numbers (WhatsApp ids) never appear in
 keys or logs. ``lock(user)`` serialises concurrent messages of one user: in-process with an
-``asyncio.Lock``, across processes with a Redis lock.
+``asyncio.Lock`` per key (:class:`KeyedLocks`, which the channels use too), across processes with a Redis
+lock.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["MemoryStateStore", "RedisStateStore", "StateStore", "UserState", "user_key"]
+__all__ = ["KeyedLocks", "MemoryStateStore", "RedisStateStore", "StateStore", "UserState", "user_key"]
 
 DEFAULT_TTL_S = 7 * 24 * 3600
 
@@ -76,6 +77,31 @@ class UserState:
             return cls()
 
 
+class KeyedLocks:
+    """One ``asyncio.Lock`` per key, dropped when nobody holds or waits for it.
+
+    Holders of one key take turns in the order they came; different keys run concurrently.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Hold ``key``'s lock for the duration of the ``async with`` block."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 class StateStore(Protocol):
     """Where dialogue state lives."""
 
@@ -107,7 +133,7 @@ class MemoryStateStore:
         """Keep each user's state for ``ttl_s`` seconds after their last message."""
         self.ttl_s = ttl_s
         self._data: dict[str, tuple[float, str]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = KeyedLocks()
 
     async def get(self, key: str) -> UserState:  # noqa: D102
         item = self._data.get(key)
@@ -123,13 +149,8 @@ class MemoryStateStore:
             for stale in [k for k, (expiry, _) in self._data.items() if expiry < now]:
                 del self._data[stale]
 
-    @asynccontextmanager
-    async def lock(self, key: str) -> AsyncIterator[None]:  # noqa: D102
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            yield
-        if not lock.locked() and not lock._waiters:
-            self._locks.pop(key, None)
+    def lock(self, key: str) -> Any:  # noqa: D102
+        return self._locks.hold(key)
 
     async def ping(self) -> bool:  # noqa: D102
         return True
@@ -148,7 +169,7 @@ class RedisStateStore:
         self.client: Any = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.ttl_s = ttl_s
         self.prefix = prefix
-        self._local: dict[str, asyncio.Lock] = {}
+        self._local = KeyedLocks()
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}:state:{key}"
@@ -161,8 +182,7 @@ class RedisStateStore:
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:  # noqa: D102
-        local = self._local.setdefault(key, asyncio.Lock())
-        async with local:
+        async with self._local.hold(key):
             lock = self.client.lock(f"{self.prefix}:lock:{key}", timeout=30, blocking_timeout=10)
             acquired = await lock.acquire()
             try:
@@ -171,8 +191,6 @@ class RedisStateStore:
                 if acquired:
                     with contextlib.suppress(Exception):  # an expired lock is released already
                         await lock.release()
-        if not local.locked() and not local._waiters:
-            self._local.pop(key, None)
 
     async def ping(self) -> bool:  # noqa: D102
         try:

@@ -8,15 +8,12 @@ duplicate answer is better than a lost question).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-__all__ = ["ChannelMemory", "KeyedLocks", "Recent"]
+__all__ = ["ChannelMemory", "Recent"]
 
 log = logging.getLogger(__name__)
 
@@ -107,32 +104,3 @@ class ChannelMemory:
         if self.redis is not None:
             with contextlib.suppress(Exception):
                 await self.redis.aclose()
-
-
-class KeyedLocks:
-    """One ``asyncio.Lock`` per key, dropped when nobody holds or waits for it.
-
-    Messages of one conversation are handled in the order they came; different conversations run
-    concurrently.
-    """
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Hold ``key``'s lock for the duration of the ``async with`` block."""
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)

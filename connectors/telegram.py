@@ -58,7 +58,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUp
 
 from bot.app import App, build_app
 from bot.settings import Settings
-from bot.state import user_key
+from bot.state import KeyedLocks, user_key
 from bot.types import (
     Button,
     Choices,
@@ -72,7 +72,7 @@ from bot.types import (
     RequestLocation,
     TextReply,
 )
-from connectors.memory import ChannelMemory, KeyedLocks
+from connectors.memory import ChannelMemory
 
 __all__ = ["ALLOWED_UPDATES", "CHANNEL", "TelegramChannel", "callback_data", "command", "set_webhook"]
 

@@ -58,7 +58,7 @@ from starlette.background import BackgroundTask
 from bot.app import App
 from bot.records import Sender
 from bot.settings import Settings
-from bot.state import user_key
+from bot.state import KeyedLocks, user_key
 from bot.types import (
     Button,
     Choices,
@@ -72,7 +72,7 @@ from bot.types import (
     RequestLocation,
     TextReply,
 )
-from connectors.memory import ChannelMemory, KeyedLocks
+from connectors.memory import ChannelMemory
 
 __all__ = [
     "CHANNEL",
