@@ -208,7 +208,6 @@ class Delivery:
     wamid: str | None = None
     code: int | None = None
     reason: str = ""
-    attempts: int = 1
 
 
 class RateLimiter:
@@ -620,22 +619,17 @@ class WhatsAppChannel:
             await self._mark_read(message)
             if message.kind == "text" and message.quoted:
                 await self._about_quoted_card(key, message.quoted)
-            incoming = await self._incoming(message)
+            hint = language_hint(message.sender)
+            incoming = await self._incoming(message, hint)
             if isinstance(incoming, str):
-                replies: list[Reply] = [
-                    TextReply(
-                        self.app.engine.services.texts.get(
-                            await self._lang(key, language_hint(message.sender)), incoming
-                        )
-                    )
-                ]
+                lang = await self._lang(key, hint)
+                replies: list[Reply] = [TextReply(self.app.engine.services.texts.get(lang, incoming))]
             else:
                 replies = await self.app.engine.handle(incoming)
             await self.send(message.sender, replies, in_reply_to=message.wamid)
 
-    async def _incoming(self, message: _Inbound) -> Incoming | str:
+    async def _incoming(self, message: _Inbound, hint: str) -> Incoming | str:
         """The engine's ``Incoming`` for ``message``, or the key of a polite text answer."""
-        hint = language_hint(message.sender)
         base = Incoming(
             CHANNEL, message.sender.id, message_id=message.wamid, timestamp=message.sent_at, lang_hint=hint
         )
@@ -840,7 +834,7 @@ class WhatsAppChannel:
             else:
                 if response.status_code == 200:
                     self.app.metrics.deliveries.labels(CHANNEL, "sent").inc()
-                    return Delivery(True, _wamid(response), attempts=attempt + 1)
+                    return Delivery(True, _wamid(response))
                 code, reason, transient = _error(response)
                 transient = transient or response.status_code >= 500 or response.status_code == 429
                 transient = transient or code in RETRY_CODES
@@ -855,7 +849,7 @@ class WhatsAppChannel:
             "whatsapp_send_failed",
             extra={"wamid": context, "code": code, "error": reason, "attempts": attempt + 1},
         )
-        return Delivery(False, None, code, reason, attempt + 1)
+        return Delivery(False, None, code, reason)
 
     # --- rendering ------------------------------------------------------------------------------------
 
