@@ -14,7 +14,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-__all__ = ["FSI", "PDI", "Texts", "eastern_digits", "isolate"]
+__all__ = ["FSI", "PDI", "Texts", "eastern_digits", "isolate", "split_message"]
 
 FSI = "\u2068"
 PDI = "\u2069"
@@ -34,6 +34,23 @@ def eastern_digits(text: str) -> str:
     """Western digits → Arabic-Indic, except inside URLs and phone numbers (they must stay dialable)."""
     parts = re.split(r"(https?://\S+|\+\d[\d ]+)", text)
     return "".join(p if i % 2 else p.translate(_EASTERN) for i, p in enumerate(parts))
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at line breaks, else between words.
+
+    Never empty: chat APIs refuse a blank message, so nothing to say is "…".
+    """
+    text = text.strip() or "…"
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit)  # no line break: at least not inside a word
+        cut = cut if cut > 0 else limit
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n ")
+    return [*chunks, text]
 
 
 class Texts:

@@ -59,6 +59,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUp
 from bot.app import App, build_app
 from bot.settings import Settings
 from bot.state import KeyedLocks, user_key
+from bot.texts import split_message
 from bot.types import (
     Button,
     Choices,
@@ -551,7 +552,7 @@ class TelegramChannel:
             )
 
         def message(text: str, markup: Any = None, parse_mode: str | None = None) -> None:
-            chunks = _chunks(text)
+            chunks = split_message(text, MAX_TEXT)
             for index, chunk in enumerate(chunks):
                 last = index == len(chunks) - 1
                 quoted = quote if not calls else None
@@ -634,18 +635,6 @@ def _with(base: Incoming, **fields: Any) -> Incoming:
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=False)
-
-
-def _chunks(text: str) -> list[str]:
-    if len(text) <= MAX_TEXT:
-        return [text or "…"]
-    chunks: list[str] = []
-    while text:
-        cut = text.rfind("\n", 0, MAX_TEXT)
-        cut = cut if cut > 0 else MAX_TEXT
-        chunks.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    return chunks
 
 
 async def register_commands(bot: Bot, app: App) -> None:

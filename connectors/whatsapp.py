@@ -59,6 +59,7 @@ from bot.app import App
 from bot.records import Sender
 from bot.settings import Settings
 from bot.state import KeyedLocks, user_key
+from bot.texts import PDI, split_message
 from bot.types import (
     Button,
     Choices,
@@ -128,8 +129,7 @@ _ARABIC_COUNTRIES = frozenset({
     "IQ", "SD", "LY", "TN", "DZ", "MA", "MR", "SO", "DJ", "KM", "EG",
 })  # fmt: skip
 _GRAPHEME = regex.compile(r"\X")
-_ISOLATES = re.compile("[\u2066\u2067\u2068]")
-_POP_ISOLATE = "\u2069"
+_ISOLATES = re.compile("[\u2066\u2067\u2068]")  # LRI, RLI, FSI: each closed by a PDI
 
 
 # --- small pure helpers ----------------------------------------------------------------------------------
@@ -157,22 +157,9 @@ def trim(text: str, limit: int) -> str:
         kept.append(grapheme)
         size += len(grapheme)
     cut = "".join(kept).rstrip()
-    if len(_ISOLATES.findall(cut)) > cut.count(_POP_ISOLATE):
-        cut += _POP_ISOLATE
+    if len(_ISOLATES.findall(cut)) > cut.count(PDI):
+        cut += PDI
     return cut + "…"
-
-
-def _chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
-    text = text.strip() or "…"
-    chunks: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = text.rfind(" ", 0, limit)  # no line break: at least not inside a word
-        cut = cut if cut > 0 else limit
-        chunks.append(text[:cut])
-        text = text[cut:].lstrip("\n ")
-    return [*chunks, text]
 
 
 @dataclass(frozen=True)
@@ -874,13 +861,13 @@ class WhatsAppChannel:
                     "type": "interactive",
                     "interactive": {
                         "type": "location_request_message",
-                        "body": {"text": _chunks(reply.text, MAX_BUTTONS_BODY)[0]},
+                        "body": {"text": split_message(reply.text, MAX_BUTTONS_BODY)[0]},
                         "action": {"name": "send_location"},
                     },
                 }
             ]
         if isinstance(reply, TextReply | HandoffNotice):
-            return [_text_message(chunk) for chunk in _chunks(reply.text)]
+            return [_text_message(chunk) for chunk in split_message(reply.text, MAX_TEXT)]
         return []
 
     async def _id(self, payload: str, limit: int) -> str:
@@ -907,10 +894,10 @@ class WhatsAppChannel:
                 lines.append(f"{button.title}: {target}")
         body = "\n".join(lines)
         if not tappable:
-            return [_text_message(chunk) for chunk in _chunks(body)]
+            return [_text_message(chunk) for chunk in split_message(body, MAX_TEXT)]
         messages: list[dict[str, Any]] = []
         if len(body) > MAX_BUTTONS_BODY:
-            messages = [_text_message(chunk) for chunk in _chunks(body)]
+            messages = [_text_message(chunk) for chunk in split_message(body, MAX_TEXT)]
             body = prompt
         rows = []
         seen: set[str] = set()
@@ -949,7 +936,7 @@ class WhatsAppChannel:
             "type": "interactive",
             "interactive": {
                 "type": "list",
-                "body": {"text": _chunks(choices.text, MAX_LIST_BODY)[0]},
+                "body": {"text": split_message(choices.text, MAX_LIST_BODY)[0]},
                 "action": {
                     "button": trim(choices.button or prompt, MAX_BUTTON_TITLE),
                     "sections": [{"rows": rows}],
