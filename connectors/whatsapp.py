@@ -741,9 +741,8 @@ class WhatsAppChannel:
         key = self._key(recipient)
         lang = await self._lang(key, language_hint(recipient))
         known = await self._last_inbound(key)
-        text = "\n\n".join(_plain(reply) for reply in replies)
         if known is not None and datetime.now(UTC).timestamp() - known > WINDOW.total_seconds():
-            await self._outside_window(recipient, key, text, in_reply_to, None)
+            await self._outside_window(recipient, key, _plain(replies), in_reply_to, None)
             return
         messages: list[tuple[dict[str, Any], str | None]] = []
         for index, reply in enumerate(replies):
@@ -759,7 +758,7 @@ class WhatsAppChannel:
                         await self.memory.put("card", result.wamid, place_id, _KEEP_SENT_S)
                 continue
             if result.code == WINDOW_CLOSED:
-                await self._outside_window(recipient, key, text, in_reply_to, WINDOW_CLOSED)
+                await self._outside_window(recipient, key, _plain(replies), in_reply_to, WINDOW_CLOSED)
                 return
             await self._undelivered(
                 recipient, key, f"error:{result.reason}"[:40], result.code, _plain_message(message)
@@ -989,13 +988,17 @@ def _cta_url(body: str, title: str, url: str) -> dict[str, Any]:
     }
 
 
-def _plain(reply: Reply) -> str:
-    """A reply as text, for the undelivered queue."""
-    if isinstance(reply, Choices):
-        return "\n".join([reply.text, *(f"- {o.title}" for o in reply.options)])
-    if isinstance(reply, LocationPin):
-        return f"{reply.name} ({reply.lat:.5f}, {reply.lon:.5f})"
-    return reply.text
+def _plain(replies: Sequence[Reply]) -> str:
+    """An answer as text, for the undelivered queue (built only when something was not delivered)."""
+    parts = []
+    for reply in replies:
+        if isinstance(reply, Choices):
+            parts.append("\n".join([reply.text, *(f"- {o.title}" for o in reply.options)]))
+        elif isinstance(reply, LocationPin):
+            parts.append(f"{reply.name} ({reply.lat:.5f}, {reply.lon:.5f})")
+        else:
+            parts.append(reply.text)
+    return "\n\n".join(parts)
 
 
 def _plain_message(message: Mapping[str, Any]) -> str:
