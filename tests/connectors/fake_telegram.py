@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.connectors.loopback import serve_asgi
+from tests.connectors.loopback import serve_asgi, wait_until
 
 TOKEN = "123456789:AAtest-token-for-the-fake-server_0123"
 BOT_ID = 123456789
@@ -95,12 +95,11 @@ class FakeTelegram:
         self, condition: Callable[[], bool], timeout_s: float = 5.0, what: str = "condition"
     ) -> None:
         """Wait until ``condition()`` holds."""
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            if time.monotonic() > deadline:
-                seen = [(c.method, c.ok) for c in self.calls]
-                raise AssertionError(f"timed out waiting for {what}; calls: {seen}")
-            await asyncio.sleep(0.01)
+
+        def failure() -> str:
+            return f"timed out waiting for {what}; calls: {[(c.method, c.ok) for c in self.calls]}"
+
+        await wait_until(condition, timeout_s, failure)
 
     async def wait_sent(self, method: str, count: int = 1, chat_id: int | None = None) -> list[Call]:
         """Wait for ``count`` successful calls of ``method`` and return them."""

@@ -47,7 +47,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.connectors.loopback import serve_asgi
+from tests.connectors.loopback import serve_asgi, wait_until
 
 VERSION = "v25.0"
 PHONE_NUMBER_ID = "106540352242922"
@@ -252,11 +252,11 @@ class FakeGraph:
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> None:
         """Wait until ``predicate()`` holds."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}; calls:\n{self._log()}")
-            await asyncio.sleep(0.01)
+        await wait_until(
+            predicate,
+            timeout,
+            lambda: f"timed out after {timeout}s waiting for {what}; calls:\n{self._log()}",
+        )
 
     async def wait_sent(
         self,

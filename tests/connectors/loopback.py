@@ -1,9 +1,10 @@
-"""Run an ASGI app (a fake vendor API) under uvicorn on a free loopback port, inside the test's loop."""
+"""Fake vendor APIs in tests: serve one on a free loopback port, wait for what it should receive."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -26,3 +27,12 @@ async def serve_asgi(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float, failure: Callable[[], str]) -> None:
+    """Poll ``condition`` until it holds; after ``timeout_s``, fail with ``failure()`` (what was seen)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(failure())
+        await asyncio.sleep(0.01)
