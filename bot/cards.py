@@ -116,10 +116,25 @@ class Formatter:
             return None
         return district.name.ar if self.lang == "ar" else district.name.en
 
+    def closure(self, place: Place) -> str | None:
+        """ "Closed permanently since …" / "Temporarily closed until …", or None while it operates."""
+        status = place.status
+        if status is None or status.state == "operating":
+            return None
+        if status.state == "permanently_closed":
+            key = "closed_permanently_since" if status.since else "closed_permanently"
+            return self.t(key, since=status.since.isoformat() if status.since else "")
+        key = "closed_temporarily_until" if status.until else "closed_temporarily"
+        return self.t(key, until=status.until.isoformat() if status.until else "")
+
     def card(self, place: Place, hours: Hours, now: datetime) -> PlaceCard:
         """The place card: status, district, address, phone, website, today's hours, map, checked date."""
         lines: list[str] = []
-        if hours.known:
+        closure = self.closure(place)
+        if closure is not None:
+            lines.append(closure)
+            hours = Hours(None)
+        elif hours.known:
             lines.append(self.status(hours.state(now), now))
         district = self.district(place)
         if district:
@@ -132,7 +147,7 @@ class Formatter:
             lines.append(self.t("card_website", website=place.website))
         if hours.known:
             lines.append(self.t("card_hours_today", ranges=self.ranges(hours.day(now.date()))))
-        else:
+        elif closure is None:
             lines.append(self.t("hours_unknown_short"))
         buttons: list[Button] = []
         if place.phones:

@@ -25,6 +25,7 @@ __all__ = [
     "Location",
     "Name",
     "Place",
+    "PlaceStatus",
     "Service",
     "ServiceSteps",
     "SpecialHours",
@@ -143,6 +144,11 @@ class Attributes(_Model):
     prayer_room: bool | None = Field(default=None, description="has a prayer room (musalla)")
     parking: bool | None = None
     wheelchair: Literal["yes", "limited", "no"] | None = None
+    cuisine: list[Id] = Field(
+        default_factory=list, description="for places that serve food, e.g. [seafood, mandi, indian]"
+    )
+    free_entry: bool | None = Field(default=None, description="entry is free of charge")
+    womens_section: bool | None = Field(default=None, description="has a section for women")
 
     @field_validator("wheelchair", mode="before")
     @classmethod
@@ -172,6 +178,28 @@ class _Sourced(_Model):
         return value
 
 
+class PlaceStatus(_Model):
+    """Whether a place still operates; a closed place is never offered as open or nearest."""
+
+    state: Literal["operating", "temporarily_closed", "permanently_closed"] = Field(
+        description="operating, temporarily_closed (give until when, if known) or permanently_closed"
+    )
+    since: date | None = Field(default=None, description="the day it closed, if a source states it")
+    until: date | None = Field(default=None, description="temporarily_closed: announced reopening day")
+    note: Localized | None = None
+    source: list[str] = Field(min_length=1, description="where the closure is stated")
+
+    _source = field_validator("source", mode="before")(_as_list)
+
+    @model_validator(mode="after")
+    def _dates(self) -> PlaceStatus:
+        if self.until is not None and self.state != "temporarily_closed":
+            raise ValueError("'until' only applies to temporarily_closed")
+        if self.since is not None and self.until is not None and self.until < self.since:
+            raise ValueError(f"'until' ({self.until}) is before 'since' ({self.since})")
+        return self
+
+
 class Place(_Sourced):
     """A place people ask about: a landmark, mall, hospital, office or beach."""
 
@@ -189,6 +217,7 @@ class Place(_Sourced):
     ramadan_hours: str | None = Field(default=None, description="hours during Ramadan, same syntax")
     special_hours: list[SpecialHours] = Field(default_factory=list)
     attributes: Attributes = Field(default_factory=Attributes)
+    status: PlaceStatus | None = Field(default=None, description="leave out while the place operates")
     description: Localized | None = None
     tags: list[Id] = Field(default_factory=list)
 

@@ -109,6 +109,9 @@ def opening_hours(turn: Turn) -> list[Reply]:
         return place
     hours = turn.store.hours(place)
     name = turn.fmt.name(place)
+    closure = turn.fmt.closure(place)
+    if closure is not None:
+        return [_details(turn, place, f"{name}: {closure}")]
     if not hours.known:
         return [_details(turn, place, turn.t("hours_unknown", name=name))]
     when = resolve_when([e.text for e in turn.parse.entities if e.entity == "time"], turn.now)
