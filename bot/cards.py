@@ -117,7 +117,7 @@ class Formatter:
         return district.name.ar if self.lang == "ar" else district.name.en
 
     def closure(self, place: Place) -> str | None:
-        """ "Closed permanently since …" / "Temporarily closed until …", or None while it operates."""
+        """The closure line ("Closed permanently since …", "Temporarily closed until …"); None if open."""
         status = place.status
         if status is None or status.state == "operating":
             return None
