@@ -498,6 +498,20 @@ async def test_bundled_places_inside_ramadan(chat_at: ChatAt) -> None:
     assert "تتصل" in ramadan  # advises calling ahead rather than inventing Ramadan hours
 
 
+async def test_municipality_office_hours_in_ramadan_follow_the_government_rule(chat_at: ChatAt) -> None:
+    # Ramadan 1448, a Monday morning: the civil-service Ramadan hours (10:00-15:00, Sunday-Thursday) apply.
+    chat = chat_at("2027-02-15T11:00")
+    await chat.say("english please")
+    text = said(await chat.say("is jeddah municipality open now?"))
+    assert "Open now" in text
+    assert "3:00 PM" in text
+    assert "Ramadan" in text
+    # Outside Ramadan no regular hours are on file: said, not guessed.
+    later = chat_at("2026-12-06T11:00")
+    await later.say("english please")
+    assert "not known" in said(await later.say("is jeddah municipality open now?")).lower()
+
+
 # --- municipal services ----------------------------------------------------------------------------
 
 
