@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument(
         "--print", dest="print_kind", choices=kb_commands.SCHEMA_KINDS, help="print one to stdout"
     )
+    geo_import = kb_sub.add_parser(
+        "geo-import", help="district polygons, centroids and city boundary from a Who's On First checkout"
+    )
+    geo_import.add_argument("path", type=Path, help="checkout of whosonfirst-data/whosonfirst-data-admin-sa")
+    geo_import.add_argument("--commit", help="the checkout's commit (default: read from PATH/.git)")
+    geo_import.add_argument("--tolerance-deg", type=float, default=0.0005, help="simplification (degrees)")
     editor_commands.add_kb_parsers(kb_sub)
     nlu = commands.add_parser("nlu", help="NLU model: train, evaluate")
     nlu_sub = nlu.add_subparsers(dest="nlu_command", required=True, metavar="NLU_COMMAND")
@@ -136,6 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "search": kb_commands.search,
             "nearest": kb_commands.nearest,
             "schema": kb_commands.schema,
+            "geo-import": kb_commands.geo_import,
             **editor_commands.KB_HANDLERS,
         }[args.kb_command]
         return handler(settings, args)

@@ -14,8 +14,9 @@ from bot.settings import Settings
 from bot.wiring import BuildRefusedError, KnowledgeService
 from knowledge.loader import LoadResult
 from knowledge.schema import Category, District, Place, Service
+from knowledge.wof import git_head, import_wof
 
-__all__ = ["SCHEMA_KINDS", "build", "nearest", "schema", "search", "stats", "validate"]
+__all__ = ["SCHEMA_KINDS", "build", "geo_import", "nearest", "schema", "search", "stats", "validate"]
 
 SCHEMA_KINDS = ("places", "categories", "districts", "services")
 _MODELS: dict[str, type[BaseModel]] = {
@@ -68,6 +69,9 @@ def stats(settings: Settings, args: argparse.Namespace) -> int:
     print(f"index build {build_info.get('build_id', '-')} at {build_info.get('built_at', '-')}")
     for key in ("places", "categories", "categories_used", "districts", "districts_used", "services"):
         print(f"{key:>20}: {counts[key]}")
+    for key in ("districts_with_centroid", "districts_with_polygon"):
+        print(f"{key:>20}: {counts[key]} / {counts['districts']}")
+    print(f"{'city boundary':>20}: {'yes' if counts['city_boundary'] else 'no (bounding box)'}")
     for key in ("with_location", "with_hours", "with_ramadan_hours", "with_phone", "with_website"):
         print(f"{key:>20}: {counts[key]} / {counts['places']}")
     top = ", ".join(f"{k} {v}" for k, v in list(counts["per_category"].items())[:12])
@@ -138,4 +142,19 @@ def schema(_settings: Settings, args: argparse.Namespace) -> int:
         path = out / f"{kind}.schema.json"
         path.write_text(json.dumps(schema_for(kind), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {path}")
+    return 0
+
+
+def geo_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Regenerate ``data/geo/`` and district centroids from a Who's On First checkout."""
+    commit = args.commit or git_head(args.path)
+    if not commit:
+        print(f"cannot tell which commit {args.path} is at: pass --commit SHA", file=sys.stderr)
+        return 2
+    report = import_wof(args.path, settings.data_dir, commit, args.tolerance_deg)
+    print(f"Who's On First {commit}: {len(report.matched)} districts matched, {len(report.unmatched)} not")
+    for item in report.unmatched:
+        names = ", ".join(item["name_ar"])
+        print(f"  unmatched {item['wof_id']} {item['name']} ({names}) {item['geometry']}")
+    print("now run `dalil kb validate` and review the diff of data/districts.yml and data/geo/")
     return 0

@@ -3,8 +3,8 @@
 ``dalil kb validate`` refuses data the bot cannot serve; ``lint`` also warns about data that serves
 but answers badly: a name missing in one language, no aliases, no way to contact or time a visit,
 facts not re-checked for half a year, Ramadan coming while a place has no Ramadan hours, two records
-that look like one place, a point far from its district, phone numbers that are E.164 but not a
-plausible Saudi number. Warnings never block a build; only errors do.
+that look like one place, a point far from its district or outside its polygon, phone numbers that are
+E.164 but not a plausible Saudi number. Warnings never block a build; only errors do.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from knowledge.geo import DistrictMap
 from knowledge.hours import HoursError, is_ramadan, next_ramadan
 from knowledge.loader import Issue, IssueLevels, LoadResult, load_knowledge
 from knowledge.schema import Place
@@ -176,7 +177,19 @@ def lint(data_dir: Path | str, today: date | None = None) -> LintReport:
 
     _check_duplicates(kb.places, warn)
     centroids = _district_centroids(result)
+    polygons = DistrictMap(kb.districts, kb.geo)
     for place in kb.places:
+        if place.district and place.location and polygons.has_polygon(place.district):
+            found = polygons.district_at(place.location.lat, place.location.lon)
+            if found != place.district:
+                where = f"district {found!r}" if found else "no district"
+                warn(
+                    place,
+                    "location",
+                    f"lies in {where} by the district polygons, not {place.district!r}",
+                    "location",
+                )
+            continue
         if not (place.district and place.location and place.district in centroids):
             continue
         away = distance_m((place.location.lat, place.location.lon), centroids[place.district])

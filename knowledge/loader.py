@@ -8,6 +8,7 @@ ignores errors still gets only valid data, but :func:`load_knowledge` never hide
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from knowledge.geo import CITY_FILE, DISTRICTS_FILE, DistrictMap, GeoData, assign_districts, check_geometry
 from knowledge.schema import Category, District, Place, Service
 
 __all__ = [
@@ -71,6 +73,8 @@ class KnowledgeBase:
     services: list[Service] = field(default_factory=list)
     origin: dict[str, Located] = field(default_factory=dict)
     """Where each place id was defined."""
+    geo: GeoData = field(default_factory=GeoData)
+    """District polygons and the city boundary (``data/geo/``), when the data has them."""
     digest: str = ""
     """Content hash of every file read; equal digests mean equal knowledge."""
 
@@ -213,6 +217,56 @@ def _files(data_dir: Path) -> list[Path]:
     return sorted((data_dir / "places").glob("*.yml")) + sorted((data_dir / "places").glob("*.yaml"))
 
 
+def _feature_lines(raw: str) -> list[int]:
+    """The line of each feature, in a file written one feature per line (as ``kb geo-import`` does)."""
+    return [n for n, text in enumerate(raw.splitlines(), 1) if text.lstrip().startswith('{"type":"Feature"')]
+
+
+def _read_geo(data_dir: Path, districts: set[str], issues: list[Issue]) -> GeoData:
+    """The GeoJSON under ``data/geo/``; absent files are fine (answers then use the bounding box)."""
+    shapes: dict[str, dict[str, Any]] = {}
+    boundary: dict[str, Any] | None = None
+    for name in (DISTRICTS_FILE, CITY_FILE):
+        path = data_dir / name
+        if not path.exists():
+            continue
+        shown = _display(path)
+        try:
+            raw = path.read_text(encoding="utf-8")
+            doc = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            issues.append(Issue(shown, exc.lineno, "(json)", exc.msg))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            issues.append(Issue(shown, 1, "(file)", f"cannot read: {exc}"))
+            continue
+        features = doc.get("features") if isinstance(doc, dict) else None
+        if not isinstance(features, list) or (name == CITY_FILE and len(features) != 1):
+            what = "one feature" if name == CITY_FILE else "features"
+            issues.append(Issue(shown, 1, "features", f"expected a GeoJSON FeatureCollection with {what}"))
+            continue
+        lines = _feature_lines(raw)
+        for i, feature in enumerate(features):
+            line = lines[i] if i < len(lines) else 1
+            geometry = feature.get("geometry") if isinstance(feature, dict) else None
+            problem = check_geometry(geometry)
+            if problem is not None or not isinstance(feature, dict) or not isinstance(geometry, dict):
+                issues.append(Issue(shown, line, f"features[{i}].geometry", problem or "not a feature"))
+                continue
+            if name == CITY_FILE:
+                boundary = geometry
+                continue
+            district = (feature.get("properties") or {}).get("district")
+            if district not in districts or district in shapes:
+                why = "duplicate" if district in shapes else "unknown"
+                issues.append(
+                    Issue(shown, line, f"features[{i}].properties.district", f"{why} district {district!r}")
+                )
+                continue
+            shapes[district] = geometry
+    return GeoData(shapes, boundary)
+
+
 def content_hash(paths: Iterable[Path]) -> str:
     """SHA-256 over the names and bytes of ``paths``."""
     digest = hashlib.sha256()
@@ -293,8 +347,11 @@ def load_knowledge(data_dir: Path | str, today: date | None = None) -> LoadResul
         issues.append(Issue(_display(data_dir / "places"), 1, "(files)", "no place files (places/*.yml)"))
     for path in place_files:
         collect(path, "places", Place, kb.places)
+    kb.geo = _read_geo(data_dir, known["districts"], issues)
+    kb.places = assign_districts(kb.places, DistrictMap(kb.districts, kb.geo))
 
     all_files = [data_dir / n for n in ("categories.yml", "districts.yml", "services.yml")] + place_files
+    all_files += [data_dir / DISTRICTS_FILE, data_dir / CITY_FILE]
     kb.digest = content_hash(all_files)
     issues.sort()
     return LoadResult(kb, issues)

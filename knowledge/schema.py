@@ -11,7 +11,14 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from knowledge.hours import check_expression
 
@@ -263,7 +270,13 @@ class District(_Model):
     name_full_ar: str | None = Field(default=None, description='official Arabic name with "حي"')
     national_id: str | None = Field(default=None, description="national address district id")
     aliases: Aliases = Field(default_factory=Aliases)
-    centroid: Location | None = Field(default=None, description="only from a cited source")
+    centroid: Location | None = Field(
+        default=None, description='the district\'s reference point for "near ..."; only from a cited source'
+    )
+    centroid_source: str | None = Field(
+        default=None,
+        description="where the centroid comes from: record URL with commit (`dalil kb geo-import` writes it)",
+    )
     source: list[str] = Field(min_length=1)
 
     _source = field_validator("source", mode="before")(_as_list)

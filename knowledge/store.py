@@ -43,6 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from knowledge.geo import DistrictMap, GeoData
 from knowledge.hours import Hours, SpecialPeriod
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Category, District, Localized, Place, Service
@@ -242,6 +243,7 @@ def build_index(kb: KnowledgeBase, engine: Engine, fold: Fold = casefold) -> Bui
                     }
                     for r in items
                 ]
+            records += kb.geo.records()
             if records:
                 conn.execute(insert(tables.records), records)
         info = BuildInfo(build_id, built_at, kb.digest, _fold_name(fold))
@@ -303,7 +305,7 @@ class NearbyHit:
 
 
 class Store:
-    """Read-only knowledge: places, categories, districts and services, with search and nearest."""
+    """Read-only knowledge: places, categories, districts, services; search, nearest, ``geo``."""
 
     def __init__(
         self,
@@ -314,11 +316,13 @@ class Store:
         fold: Fold = casefold,
         info: BuildInfo | None = None,
         keys: Mapping[tuple[str, str, str], str] | None = None,
+        geo: GeoData | None = None,
     ) -> None:
         """Index the given records in memory (``keys`` reuses folded names stored by a build)."""
         self.places = list(places)
         self.categories = {c.id: c for c in categories}
         self.districts = {d.id: d for d in districts}
+        self.geo = DistrictMap(self.districts.values(), geo or GeoData())
         self.services = {s.id: s for s in services}
         self.fold = fold
         self.info = info
@@ -340,7 +344,7 @@ class Store:
     @classmethod
     def from_knowledge(cls, kb: KnowledgeBase, fold: Fold = casefold) -> Store:
         """A store straight from loaded YAML, without a database (tests, previews)."""
-        return cls(kb.places, kb.categories, kb.districts, kb.services, fold=fold)
+        return cls(kb.places, kb.categories, kb.districts, kb.services, fold=fold, geo=kb.geo)
 
     @classmethod
     def load(cls, engine: Engine, fold: Fold = casefold) -> Store:
@@ -369,7 +373,7 @@ class Store:
         places = [Place.model_validate_json(r.data) for r in place_rows]
         kinds: dict[str, list[str]] = {"category": [], "district": [], "service": []}
         for r in record_rows:
-            kinds[r.kind].append(r.data)
+            kinds.setdefault(r.kind, []).append(r.data)
         keys = None
         if info.fold == _fold_name(fold):
             keys = {(r.place_id, r.lang, r.text): r.key for r in name_rows}
@@ -383,6 +387,7 @@ class Store:
             fold=fold,
             info=info,
             keys=keys,
+            geo=GeoData.from_records((r.id, r.data) for r in record_rows if r.kind == "geo"),
         )
 
     # lookups
@@ -479,6 +484,7 @@ class Store:
             "districts": len(self.districts),
             "districts_used": len({p.district for p in self.places if p.district}),
             "services": len(self.services),
+            **self.geo.counts(),
             "with_location": sum(1 for p in self.places if p.location),
             "with_hours": sum(1 for p in self.places if p.opening_hours),
             "with_ramadan_hours": sum(1 for p in self.places if p.ramadan_hours),
