@@ -39,11 +39,13 @@ LICENCE = "CC0-1.0"
 _SOURCE_PREFIX = "Who's On First "
 
 _DIACRITICS = re.compile("[\u064b-\u0652\u0640]")
-_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي"})
+_LETTERS = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي", "ء": ""}
+)
 
 
 def normalize_name(text: str) -> str:
-    """An Arabic district name folded for matching: no harakat or tatweel, one alef, no "حي" prefix."""
+    """An Arabic district name folded for matching: no harakat, tatweel or hamza forms, no "حي" prefix."""
     text = _DIACRITICS.sub("", text).translate(_LETTERS)
     text = re.sub(r"\s+", " ", text).strip()
     return text.removeprefix("حي ").strip()
