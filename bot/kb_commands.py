@@ -69,8 +69,11 @@ def stats(settings: Settings, args: argparse.Namespace) -> int:
     print(f"index build {build_info.get('build_id', '-')} at {build_info.get('built_at', '-')}")
     for key in ("places", "categories", "categories_used", "districts", "districts_used", "services"):
         print(f"{key:>20}: {counts[key]}")
-    for key in ("districts_with_centroid", "districts_with_polygon"):
-        print(f"{key:>20}: {counts[key]} / {counts['districts']}")
+    for label, key in (
+        ("district centroids", "districts_with_centroid"),
+        ("district polygons", "districts_with_polygon"),
+    ):
+        print(f"{label:>20}: {counts[key]} / {counts['districts']}")
     print(f"{'city boundary':>20}: {'yes' if counts['city_boundary'] else 'no (bounding box)'}")
     for key in ("with_location", "with_hours", "with_ramadan_hours", "with_phone", "with_website"):
         print(f"{key:>20}: {counts[key]} / {counts['places']}")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from bot.cli import main
 from knowledge.geo import DistrictMap, GeoData, contains
 from knowledge.lint import lint
 from knowledge.loader import KnowledgeBase, load_knowledge
@@ -190,3 +191,15 @@ def test_lint_flags_a_point_outside_its_district_polygon(
     assert [i.message for i in located] == [
         "lies in no district by the district polygons, not 'ash-shati' (in red-sea-mall)"
     ]
+
+
+def test_kb_stats_reports_centroids_and_polygons(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DALIL_DATA_DIR", str(DATA))
+    monkeypatch.setenv("DALIL_DATABASE_URL", f"sqlite:///{tmp_path / 'dalil.db'}")
+    assert main(["--config", str(DATA.parent / "config.yml"), "kb", "stats"]) == 0
+    out = capsys.readouterr().out
+    assert "district centroids: 113 / 170" in out
+    assert "district polygons: 113 / 170" in out
+    assert "city boundary: yes" in out
