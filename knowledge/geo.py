@@ -8,6 +8,9 @@ from an STRtree. This is the only module that imports shapely.
 
 Geometry is held in a local metric plane (metres east and north, scaled at Jeddah's latitude), so
 distances and margins are in metres; across the city the scale error is under 0.5 %.
+
+The bot reaches it as ``store.geo``: ``district_at(lat, lon)`` for a shared location,
+``inside_jeddah(lat, lon)`` before answering "nearest", ``district_point(district_id)`` for "near <district>".
 """
 
 from __future__ import annotations
@@ -169,6 +172,11 @@ class DistrictMap:
 
         It comes from the district's cited ``centroid`` (WOF's label point, which lies inside the
         district); None when the data has none, and then answers rank by the places' ``district`` field.
+        For "a pharmacy near Al-Rawdah"::
+
+            point = store.geo.district_point("ar-rawdah")
+            hits = store.nearest(*point, category="pharmacy") if point else []
+            # no centroid, or nothing located: fall back to store.by_district("ar-rawdah")
         """
         return self._centroids.get(district_id)
 
