@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     kb_sub.add_parser("build", help="validate, then rebuild the index atomically")
     stats = kb_sub.add_parser("stats", help="what the index holds")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
+    sync = kb_sub.add_parser("sync", help="fetch an open-data layer (OSM, Overture) for the next build")
+    sync.add_argument("layer", choices=["osm", "overture"])
+    sync.add_argument(
+        "--input", type=Path, help="read this file instead of downloading (Overpass JSON / GeoJSON)"
+    )
     search = kb_sub.add_parser("search", help="fuzzy place search by name")
     search.add_argument("text")
     search.add_argument("--category")
@@ -139,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validate": kb_commands.validate,
             "build": kb_commands.build,
             "stats": kb_commands.stats,
+            "sync": kb_commands.sync,
             "search": kb_commands.search,
             "nearest": kb_commands.nearest,
             "schema": kb_commands.schema,

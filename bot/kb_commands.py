@@ -12,11 +12,13 @@ from pydantic import BaseModel, TypeAdapter
 
 from bot.settings import Settings
 from bot.wiring import BuildRefusedError, KnowledgeService
-from knowledge.loader import LoadResult
-from knowledge.schema import Category, District, Place, Service
+from knowledge.loader import LoadResult, load_knowledge
+from knowledge.opendata import LAYERS, overpass, overture
+from knowledge.opendata.snapshot import SnapshotError, read_snapshot, write_snapshot
+from knowledge.schema import JEDDAH_BBOX, Category, District, Place, Service
 from knowledge.wof import git_head, import_wof
 
-__all__ = ["SCHEMA_KINDS", "build", "geo_import", "nearest", "schema", "search", "stats", "validate"]
+__all__ = ["SCHEMA_KINDS", "build", "geo_import", "nearest", "schema", "search", "stats", "sync", "validate"]
 
 SCHEMA_KINDS = ("places", "categories", "districts", "services")
 _MODELS: dict[str, type[BaseModel]] = {
@@ -47,13 +49,25 @@ def validate(settings: Settings, _args: argparse.Namespace) -> int:
 
 def build(settings: Settings, _args: argparse.Namespace) -> int:
     """Validate and rebuild the index; on errors the old index keeps serving."""
+    service = KnowledgeService(settings)
     try:
-        result, info = KnowledgeService(settings).build()
+        result, info = service.build()
     except BuildRefusedError as exc:
         _report(exc.result)
         print("not built: fix the errors above; the previous index is still serving", file=sys.stderr)
         return 1
+    except SnapshotError as exc:
+        print(f"not built: {exc}; sync that layer again", file=sys.stderr)
+        return 1
     _report(result)
+    merged = service.last_merge
+    if merged.places or merged.linked or merged.dropped:
+        layers = ", ".join(f"{k} {v}" for k, v in merged.per_layer().items()) or "none"
+        dropped = ", ".join(f"{k} {v}" for k, v in sorted(merged.dropped.items())) or "none"
+        print(
+            f"open data: {len(merged.places)} places ({layers}); {merged.merged} OSM+Overture pairs merged; "
+            f"{sum(map(len, merged.linked.values()))} element(s) linked to curated places; dropped: {dropped}"
+        )
     print(f"built {info.build_id} ({len(result.kb.places)} places)")
     return 0
 
@@ -75,6 +89,7 @@ def stats(settings: Settings, args: argparse.Namespace) -> int:
     ):
         print(f"{label:>20}: {counts[key]} / {counts['districts']}")
     print(f"{'city boundary':>20}: {'yes' if counts['city_boundary'] else 'no (bounding box)'}")
+    print(f"{'per source':>20}: " + ", ".join(f"{k} {v}" for k, v in counts["per_source"].items()))
     for key in ("with_location", "with_hours", "with_ramadan_hours", "with_phone", "with_website"):
         print(f"{key:>20}: {counts[key]} / {counts['places']}")
     top = ", ".join(f"{k} {v}" for k, v in list(counts["per_category"].items())[:12])
@@ -160,4 +175,50 @@ def geo_import(settings: Settings, args: argparse.Namespace) -> int:
         names = ", ".join(item["name_ar"])
         print(f"  unmatched {item['wof_id']} {item['name']} ({names}) {item['geometry']}")
     print("now run `dalil kb validate` and review the diff of data/districts.yml and data/geo/")
+    return 0
+
+
+# --- kb sync ------------------------------------------------------------------------------------------
+
+
+def _osm_layer(settings: Settings, source: Path | None) -> tuple[dict[str, Any], str]:
+    if source is not None:
+        doc = json.loads(source.read_text(encoding="utf-8"))
+        overpass.check_answer(doc)
+        return doc, str(source)
+    categories = load_knowledge(settings.data_dir).kb.categories
+    query = overpass.build_query(categories, JEDDAH_BBOX)
+    return overpass.fetch(query, settings.overpass_url), settings.overpass_url
+
+
+def _overture_layer(settings: Settings, source: Path | None) -> tuple[dict[str, Any], str]:
+    if source is not None:
+        return overture.read_geojson(source), str(source)
+    settings.opendata_dir.mkdir(parents=True, exist_ok=True)
+    partial = settings.opendata_dir / ".overture-download.geojson"
+    try:
+        overture.download(JEDDAH_BBOX, partial)
+        return overture.read_geojson(partial), "overturemaps place (Jeddah bbox)"
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def sync(settings: Settings, args: argparse.Namespace) -> int:
+    """Fetch (or read ``--input``) one open-data layer and keep it as the layer's snapshot, atomically.
+
+    On any failure the previous snapshot stays; ``dalil kb build`` merges the snapshots into the index.
+    """
+    layer: str = args.layer
+    reader = {"osm": _osm_layer, "overture": _overture_layer}[layer]
+    try:
+        data, origin = reader(settings, args.input)
+    except (OSError, ValueError, overpass.OverpassError, overture.OvertureError) as exc:
+        print(f"not synced: {exc}; the previous {layer} layer is kept", file=sys.stderr)
+        return 1
+    path = write_snapshot(settings.opendata_dir, layer, data, origin)
+    snapshot = read_snapshot(path)
+    print(
+        f"wrote {path}: {snapshot.count} element(s) from {origin} ({LAYERS[layer].attribution}, "
+        f"{LAYERS[layer].licence}); run `dalil kb build` to serve them"
+    )
     return 0

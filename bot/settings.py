@@ -54,6 +54,12 @@ class Settings(BaseModel):
     whatsapp_template_language: str = "ar"
     whatsapp_send_rate_per_s: float = Field(default=80.0, gt=0, le=1000)
     """Messages per second one process sends from the business number (Cloud API default: 80)."""
+    opendata_dir: Path = Path("var/opendata")
+    """``DALIL_OPENDATA_DIR``: synced open-data snapshots (OSM, Overture) that ``kb build`` merges."""
+    overpass_url: str = "https://overpass-api.de/api/interpreter"
+    """``DALIL_OVERPASS_URL``: the Overpass API endpoint ``kb sync osm`` asks."""
+    opendata_min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    """Overture places below this existence confidence are not served."""
     admin_token: SecretStr | None = None
     """``DALIL_ADMIN_TOKEN``: bearer token for ``POST /admin/reload``; unset disables the admin API."""
 
@@ -77,6 +83,7 @@ class Settings(BaseModel):
             section = doc.get("dalil") or {}
             nlu = section.get("nlu") or {}
             whatsapp = section.get("whatsapp") or {}
+            opendata = section.get("opendata") or {}
             values.update(
                 {
                     "data_dir": section.get("data_dir"),
@@ -88,6 +95,9 @@ class Settings(BaseModel):
                     "whatsapp_reengagement_template": whatsapp.get("reengagement_template"),
                     "whatsapp_template_language": whatsapp.get("template_language"),
                     "whatsapp_send_rate_per_s": whatsapp.get("send_rate_per_s"),
+                    "opendata_dir": opendata.get("dir"),
+                    "overpass_url": opendata.get("overpass_url"),
+                    "opendata_min_confidence": opendata.get("min_confidence"),
                 }
             )
         for name, var in _ENV.items():
@@ -122,4 +132,7 @@ _ENV = {
     "whatsapp_verify_token": "WHATSAPP_VERIFY_TOKEN",
     "whatsapp_api_base_url": "WHATSAPP_API_BASE_URL",
     "admin_token": "DALIL_ADMIN_TOKEN",
+    "opendata_dir": "DALIL_OPENDATA_DIR",
+    "overpass_url": "DALIL_OVERPASS_URL",
+    "opendata_min_confidence": "DALIL_OPENDATA_MIN_CONFIDENCE",
 }

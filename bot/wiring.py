@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from bot.settings import Settings
 from knowledge.loader import LoadResult, load_knowledge
+from knowledge.opendata import MergeResult, read_snapshots, with_open_data
 from knowledge.store import BuildInfo, IndexMissingError, Store, build_index, make_engine
 from nlu.engines import EngineConfig
 from nlu.engines import make_parser as make_engine_parser
@@ -36,21 +38,33 @@ class KnowledgeService:
         """Connect to the configured database (lazily: nothing is read until asked)."""
         self.settings = settings
         self.engine = engine if engine is not None else make_engine(settings.database_url)
+        self.last_merge = MergeResult()
+        """How the open-data layers merged in the last :meth:`build`."""
 
     def validate(self) -> LoadResult:
         """Load the YAML and report every problem."""
         return load_knowledge(self.settings.data_dir)
 
     def build(self) -> tuple[LoadResult, BuildInfo]:
-        """Validate, then build a new index and make it current.
+        """Validate, merge the open-data snapshots in, then build a new index and make it current.
+
+        The returned result's knowledge holds the curated and the synced places.
 
         Raises:
             BuildRefusedError: the data has errors; nothing changed.
+            SnapshotError: a snapshot is unreadable; nothing changed.
         """
         result = self.validate()
         if result.errors:
             raise BuildRefusedError(result)
-        return result, build_index(result.kb, self.engine, fold)
+        kb, self.last_merge = with_open_data(
+            result.kb,
+            read_snapshots(self.settings.opendata_dir),
+            self.settings.data_dir / "overture_categories.yml",
+            self.settings.opendata_min_confidence,
+            fold,
+        )
+        return replace(result, kb=kb), build_index(kb, self.engine, fold)
 
     def store(self, build_if_missing: bool = True) -> Store:
         """The current index, built first when none exists yet."""

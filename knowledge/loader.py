@@ -328,6 +328,12 @@ def load_knowledge(data_dir: Path | str, today: date | None = None) -> LoadResul
                 continue
             seen[key] = Located(reader.name, line)
             if isinstance(record, Place):
+                if record.open_data is not None:
+                    where = _locate(item, ["open_data"], line)
+                    reader.error(
+                        where, "open_data", f"is set by `dalil kb build`, not in YAML (in {record_id})"
+                    )
+                    continue
                 if not check_refs(reader, record, item, line):
                     continue
                 kb.origin[record.id] = seen[key]

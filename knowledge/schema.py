@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from knowledge.hours import check_expression
 
@@ -31,6 +32,7 @@ __all__ = [
     "Localized",
     "Location",
     "Name",
+    "OpenData",
     "Place",
     "PlaceStatus",
     "Service",
@@ -207,6 +209,23 @@ class PlaceStatus(_Model):
         return self
 
 
+class OpenData(_Model):
+    """Where a place from an open-data layer came from; set by ``kb build``, never written in YAML."""
+
+    layers: list[Literal["osm", "overture"]] = Field(min_length=1, description="the layers it came from")
+    refs: list[str] = Field(min_length=1, description='element ids, e.g. "osm:node/123", "overture:08f…"')
+    attribution: list[str] = Field(min_length=1, description='e.g. "© OpenStreetMap contributors"')
+    fetched_at: str = Field(description="when the snapshot was fetched (ISO time)")
+    provenance: dict[str, str] = Field(
+        default_factory=dict, description='field → layer it came from, e.g. {"phones": "overture"}'
+    )
+    unnamed: bool = Field(default=False, description="no name of its own: found by kind and distance only")
+    hours_text: str | None = Field(
+        default=None, description="opening_hours as listed but not parseable: shown, never used for open now"
+    )
+    confidence: float | None = Field(default=None, description="Overture's existence confidence, 0–1")
+
+
 class Place(_Sourced):
     """A place people ask about: a landmark, mall, hospital, office or beach."""
 
@@ -227,6 +246,9 @@ class Place(_Sourced):
     status: PlaceStatus | None = Field(default=None, description="leave out while the place operates")
     description: Localized | None = None
     tags: list[Id] = Field(default_factory=list)
+    open_data: SkipJsonSchema[OpenData | None] = Field(
+        default=None, description="set by `dalil kb build` for places synced from open data; never in YAML"
+    )
 
     _hours = field_validator("opening_hours", "ramadan_hours")(_check_hours)
 

@@ -180,22 +180,10 @@ def _fold_name(fold: Fold) -> str:
 
 
 def _name_rows(place: Place, fold: Fold) -> Iterable[dict[str, str]]:
-    yield {
-        "place_id": place.id,
-        "lang": "ar",
-        "kind": "name",
-        "text": place.name.ar,
-        "key": fold(place.name.ar),
-    }
-    yield {
-        "place_id": place.id,
-        "lang": "en",
-        "kind": "name",
-        "text": place.name.en,
-        "key": fold(place.name.en),
-    }
-    for lang, alias in place.aliases.all():
-        yield {"place_id": place.id, "lang": lang, "kind": "alias", "text": alias, "key": fold(alias)}
+    names = [("ar", "name", place.name.ar), ("en", "name", place.name.en)]
+    names += [(lang, "alias", alias) for lang, alias in place.aliases.all()]
+    for lang, kind, text in names:
+        yield {"place_id": place.id, "lang": lang, "kind": kind, "text": text, "key": fold(text)}
 
 
 def build_index(kb: KnowledgeBase, engine: Engine, fold: Fold = casefold) -> BuildInfo:
@@ -330,6 +318,8 @@ class Store:
         self._hours: dict[str, Hours] = {}
         entries: list[NameEntry] = []
         for i, place in enumerate(self.places):
+            if place.open_data and place.open_data.unnamed:
+                continue  # a synced "صيدلية" is found by kind and distance, not by name
             names = [("ar", place.name.ar, False), ("en", place.name.en, False)]
             names += [(lang, alias, True) for lang, alias in place.aliases.all()]
             for lang, text, is_alias in names:
@@ -474,9 +464,12 @@ class Store:
     def counts(self) -> dict[str, Any]:
         """Numbers for ``dalil kb stats``."""
         per_category: dict[str, int] = {}
+        per_source = {"curated": 0}
         for place in self.places:
             for category in place.categories:
                 per_category[category] = per_category.get(category, 0) + 1
+            source = "+".join(place.open_data.layers) if place.open_data else "curated"
+            per_source[source] = per_source.get(source, 0) + 1
         return {
             "places": len(self.places),
             "categories": len(self.categories),
@@ -490,6 +483,7 @@ class Store:
             "with_ramadan_hours": sum(1 for p in self.places if p.ramadan_hours),
             "with_phone": sum(1 for p in self.places if p.phones),
             "with_website": sum(1 for p in self.places if p.website),
+            "per_source": per_source,
             "per_category": dict(sorted(per_category.items(), key=lambda kv: (-kv[1], kv[0]))),
             "build": None if self.info is None else self.info.__dict__,
         }

@@ -139,6 +139,8 @@ class Gazetteer:
             entries.extend(GazetteerEntry(entity, value, n) for n in names)
 
         for place in store.places:
+            if place.open_data is not None and place.open_data.unnamed:
+                continue  # a synced "صيدلية" names no one place; the word stays the category
             add("place", place.id, [place.name.ar, place.name.en, *place.aliases.ar, *place.aliases.en])
         for category in store.categories.values():
             names = [category.name.ar, category.name.en, *category.synonyms.ar, *category.synonyms.en]
