@@ -2,6 +2,12 @@
 
 Measures build time (SQLite file and, when reachable, PostgreSQL), load time, and search / nearest
 latency p50/p99 in-process. Run: ``uv run python -m bench.kb_bench [--places 10000] [--postgres URL]``.
+
+``--synced 50000`` measures the open-data path instead: a generated Overpass answer of that many
+elements (fictional names, random points over Jeddah, the OSM tag sets of ``data/categories.yml``, a
+fifth of them unnamed pharmacies, ATMs, fuel stations and mosques) → ``kb sync osm --input`` →
+``kb build`` (curated YAML + snapshot) → load, search and nearest, and the resident memory of a
+serving process that loads the index and the NLU parser (``--rss``).
 """
 
 from __future__ import annotations
@@ -149,7 +155,14 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=10_000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--synced", type=int, help="benchmark N synced OSM elements instead")
+    parser.add_argument("--rss", action="store_true", help="with --synced: also a serving process's memory")
     args = parser.parse_args()
+    if args.synced:
+        from bench.opendata_bench import run_synced
+
+        print(json.dumps(run_synced(args.synced, args.rss), indent=2))
+        return
     print(json.dumps(run(args.places, None if args.no_postgres else args.postgres), indent=2))
 
 

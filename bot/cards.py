@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
 from bot.texts import Texts, eastern_digits, isolate
 from bot.types import Button, GeoPoint, PlaceCard
 from knowledge.hours import DayHours, Hours, HoursState, Layer, Status
+from knowledge.opendata import LAYERS
 from knowledge.schema import Place
 from knowledge.store import Store
 
@@ -127,6 +129,20 @@ class Formatter:
         key = "closed_temporarily_until" if status.until else "closed_temporarily"
         return self.t(key, until=status.until.isoformat() if status.until else "")
 
+    def provenance(self, place: Place) -> str:
+        """Where the facts come from: the editors' check date, or the open-data source and attribution."""
+        if place.open_data is None:
+            return self.t("card_verified", date=place.last_verified.isoformat())
+        titles = " + ".join(LAYERS[layer].title for layer in place.open_data.layers)
+        return self.t("card_open_data", sources=titles, attribution="; ".join(place.open_data.attribution))
+
+    def list_attribution(self, places: Iterable[Place]) -> str | None:
+        """The attribution line a list needs when some of its places come from open data."""
+        attributions = [a for p in places if p.open_data for a in p.open_data.attribution]
+        if not attributions:
+            return None
+        return self.t("list_open_data", attribution="; ".join(dict.fromkeys(attributions)))
+
     def card(self, place: Place, hours: Hours, now: datetime) -> PlaceCard:
         """The place card: status, district, address, phone, website, today's hours, map, checked date."""
         lines: list[str] = []
@@ -145,8 +161,11 @@ class Formatter:
             lines.append(self.t("card_phone", phone=" / ".join(isolate(p) for p in place.phones)))
         if place.website:
             lines.append(self.t("card_website", website=place.website))
+        listed = place.open_data.hours_text if place.open_data else None
         if hours.known:
             lines.append(self.t("card_hours_today", ranges=self.ranges(hours.day(now.date()))))
+        elif closure is None and listed:
+            lines.append(self.t("card_hours_listed", hours=listed))  # shown as listed, never as "open now"
         elif closure is None:
             lines.append(self.t("hours_unknown_short"))
         buttons: list[Button] = []
@@ -163,6 +182,6 @@ class Formatter:
         if hours.known:
             buttons.append(Button(self.t("button_hours"), payload=f"hours:{place.id}"))
         buttons.append(Button(self.t("button_wrong"), payload=f"wrong:{place.id}"))
-        lines.append(self.t("card_verified", date=place.last_verified.isoformat()))
+        lines.append(self.provenance(place))
         address = place.address.pick(self.lang) if place.address else None
         return PlaceCard(place.id, self.name(place), tuple(lines), tuple(buttons), location, address)

@@ -35,6 +35,8 @@ Fold = Callable[[str], str]
 EARTH_RADIUS_M = 6_371_008.8
 _ARTICLE = re.compile(r"(?<!\S)(?:ال|al[- ]|el[- ])")
 _CANDIDATES = 64
+_FIRST_REACH_M = 2_000.0
+_WHOLE_EARTH_M = 2 * math.pi * 6_371_008.8
 
 
 def casefold(text: str) -> str:
@@ -158,13 +160,29 @@ def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 class GeoIndex:
-    """Points of the records that have coordinates, for nearest-first queries."""
+    """Points of the records that have coordinates, for nearest-first queries.
+
+    Points are kept sorted by latitude. A query looks in a box around the point first (a binary search
+    finds its latitude band), and widens the box fourfold until it holds ``limit`` matches inside its
+    radius: nearby answers touch a few hundred points, not all 50,000.
+    """
 
     def __init__(self, points: Sequence[tuple[int, float, float]]) -> None:
         """Index ``(owner, lat, lon)`` points."""
-        self.owners = np.asarray([p[0] for p in points], dtype=np.int64)
-        self.lats = np.asarray([p[1] for p in points], dtype=np.float64)
-        self.lons = np.asarray([p[2] for p in points], dtype=np.float64)
+        ordered = sorted(points, key=lambda p: p[1])
+        self.owners = np.asarray([p[0] for p in ordered], dtype=np.int64)
+        self.lats = np.asarray([p[1] for p in ordered], dtype=np.float64)
+        self.lons = np.asarray([p[2] for p in ordered], dtype=np.float64)
+
+    def _box(self, lat: float, lon: float, radius_m: float) -> npt.NDArray[np.int64]:
+        """Indexes of the points inside a box that holds every point within ``radius_m``."""
+        dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+        lo = int(np.searchsorted(self.lats, lat - dlat, side="left"))
+        hi = int(np.searchsorted(self.lats, lat + dlat, side="right"))
+        # A great circle bends towards the pole: 10 % more longitude keeps the box a superset.
+        dlon = 1.1 * dlat / max(math.cos(math.radians(min(abs(lat) + dlat, 89.0))), 1e-6)
+        inside = np.flatnonzero(np.abs(self.lons[lo:hi] - lon) <= dlon)
+        return inside.astype(np.int64) + lo
 
     def nearest(
         self,
@@ -177,12 +195,21 @@ class GeoIndex:
         """``(owner, distance_m)`` nearest first; ``mask`` (by owner) restricts which records count."""
         if len(self.owners) == 0:
             return []
-        distances = haversine_m(lat, lon, self.lats, self.lons)
-        keep = np.ones(len(self.owners), dtype=bool) if mask is None else mask[self.owners]
-        if radius_m is not None:
-            keep &= distances <= radius_m
-        idx = np.flatnonzero(keep)
+        reach = _FIRST_REACH_M
+        while True:
+            wide = reach >= _WHOLE_EARTH_M or (radius_m is not None and reach >= radius_m)
+            box_m = radius_m if radius_m is not None and reach >= radius_m else reach
+            idx = np.arange(len(self.owners)) if reach >= _WHOLE_EARTH_M else self._box(lat, lon, box_m)
+            if mask is not None:
+                idx = idx[mask[self.owners[idx]]]
+            distances = haversine_m(lat, lon, self.lats[idx], self.lons[idx])
+            keep = distances <= box_m
+            if wide or int(keep.sum()) >= limit:
+                break
+            reach *= 4
+        idx, distances = idx[keep], distances[keep]
         if len(idx) > limit:
-            idx = idx[np.argpartition(distances[idx], limit)[:limit]]
-        idx = idx[np.argsort(distances[idx], kind="stable")]
-        return [(int(self.owners[i]), float(distances[i])) for i in idx]
+            top = np.argpartition(distances, limit)[:limit]
+            idx, distances = idx[top], distances[top]
+        order = np.lexsort((self.owners[idx], distances))
+        return [(int(self.owners[idx[i]]), float(distances[i])) for i in order]

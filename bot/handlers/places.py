@@ -327,4 +327,6 @@ def show_location_results(turn: Turn, point: tuple[float, float], category_id: s
         "intent": "place_info",
         "options": [h.place.id for h in hits],
     }
-    return [Choices(header, options, turn.t("choose_prompt"))]
+    attribution = turn.fmt.list_attribution(h.place for h in hits)
+    text = f"{header}\n{attribution}" if attribution else header
+    return [Choices(text, options, turn.t("choose_prompt"))]

@@ -43,7 +43,8 @@ def clean_text(value: object) -> str | None:
     """
     if not isinstance(value, str):
         return None
-    kept = "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs"))
+    # isprintable() is False for every control, format (bidi), private-use and surrogate character.
+    kept = value if value.isprintable() else "".join(ch for ch in value if unicodedata.category(ch)[0] != "C")
     text = " ".join(kept.split())[:_MAX_TEXT].strip()
     return text or None
 

@@ -18,7 +18,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from knowledge.loader import KnowledgeBase
 from knowledge.opendata import overpass, overture
 from knowledge.opendata.candidate import LAYERS, Candidate, has_arabic
 from knowledge.opendata.snapshot import Snapshot
-from knowledge.schema import JEDDAH_BBOX, Localized, Name, OpenData, Place
+from knowledge.schema import JEDDAH_BBOX, Name, Place
 from knowledge.search import Fold, casefold, distance_m
 
 __all__ = [
@@ -181,10 +180,10 @@ def _to_place(entry: _Entry, kb_names: Mapping[str, Name], snapshots: Mapping[st
     fallback, fallback_layer = _pick(entry, "name")
     kind = kb_names[main.category]
     if ar or en or fallback:
-        name = Name(ar=ar or fallback or en, en=en or fallback or ar)
+        name = {"ar": ar or fallback or en, "en": en or fallback or ar}
         provenance["name"] = ar_layer or en_layer or fallback_layer or main.layer
     else:
-        name = kind
+        name = {"ar": kind.ar, "en": kind.en}
     fields: dict[str, Any] = {}
     for attr in ("phones", "website", "address"):
         value, layer = _pick(entry, attr)
@@ -201,30 +200,33 @@ def _to_place(entry: _Entry, kb_names: Mapping[str, Name], snapshots: Mapping[st
             hours_text = hours  # kept to show as listed, never used for "open now"
     if "address" in fields:
         text = fields["address"]
-        fields["address"] = Localized(ar=text) if has_arabic(text) else Localized(en=text)
+        fields["address"] = {"ar": text} if has_arabic(text) else {"en": text}
     confidences = [c.confidence for c in (main, other) if c is not None and c.confidence is not None]
     fetched = min(snapshots[layer].fetched_at for layer in layers)
     categories = list(dict.fromkeys([main.category, *main.extra_categories]))
     if other is not None:
         categories = list(dict.fromkeys([*categories, other.category, *other.extra_categories]))
-    return Place(
-        id=_place_id(main.ref),
-        name=name,
-        categories=categories,
-        location={"lat": round(main.lat, 7), "lon": round(main.lon, 7)},
-        source=[main.url] + ([other.url] if other is not None else []),
-        last_verified=date.fromisoformat(fetched[:10]),
-        open_data=OpenData(
-            layers=layers,
-            refs=[main.ref] + ([other.ref] if other is not None else []),
-            attribution=[LAYERS[layer].attribution for layer in layers],
-            fetched_at=fetched,
-            provenance=provenance,
-            unnamed=entry.generic,
-            hours_text=hours_text,
-            confidence=max(confidences) if confidences else None,
-        ),
-        **fields,
+    # One validation of plain data: the same checks as a YAML record, without building each part twice.
+    return Place.model_validate(
+        {
+            "id": _place_id(main.ref),
+            "name": name,
+            "categories": categories,
+            "location": {"lat": round(main.lat, 7), "lon": round(main.lon, 7)},
+            "source": [main.url] + ([other.url] if other is not None else []),
+            "last_verified": fetched[:10],
+            "open_data": {
+                "layers": layers,
+                "refs": [main.ref] + ([other.ref] if other is not None else []),
+                "attribution": [LAYERS[layer].attribution for layer in layers],
+                "fetched_at": fetched,
+                "provenance": provenance,
+                "unnamed": entry.generic,
+                "hours_text": hours_text,
+                "confidence": max(confidences) if confidences else None,
+            },
+            **fields,
+        }
     )
 
 

@@ -144,7 +144,7 @@ def fetch(
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     with httpx.Client(timeout=timeout_s, headers=headers, transport=transport) as client:
 
-        @stamina.retry(on=_wait, attempts=attempts, wait_initial=1.0, wait_max=60.0)
+        @stamina.retry(on=_wait, attempts=attempts, timeout=None, wait_initial=1.0, wait_max=60.0)
         def once() -> dict[str, Any]:
             response = client.post(url, data={"data": query})
             if response.status_code in (429, 503, 504):
