@@ -54,15 +54,15 @@ def generate_overpass(n: int, tag_sets: list[dict[str, str]], seed: int = 5) -> 
 def _rss_mb(env: dict[str, str]) -> dict[str, float]:
     """Peak resident memory of a fresh process that loads the index, then also the NLU parser."""
     code = (
-        "import resource, json\\n"
-        "from bot.settings import Settings\\n"
-        "from bot.wiring import KnowledgeService, make_parser\\n"
-        "s = Settings.load('config.yml')\\n"
-        "store = KnowledgeService(s).store(build_if_missing=False)\\n"
-        "a = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\\n"
-        "make_parser(s, store)\\n"
-        "b = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\\n"
-        "print(json.dumps({'index_mb': round(a, 1), 'index_and_nlu_mb': round(b, 1)}))\\n"
+        "import resource, json\n"
+        "from bot.settings import Settings\n"
+        "from bot.wiring import KnowledgeService, make_parser\n"
+        "s = Settings.load('config.yml')\n"
+        "store = KnowledgeService(s).store(build_if_missing=False)\n"
+        "a = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "make_parser(s, store)\n"
+        "b = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(json.dumps({'index_mb': round(a, 1), 'index_and_nlu_mb': round(b, 1)}))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True, check=True

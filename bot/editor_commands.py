@@ -64,6 +64,11 @@ def add_kb_parsers(kb_sub: Any) -> None:
     osm = import_sub.add_parser("osm", help="Overpass JSON or GeoJSON from OpenStreetMap")
     osm.add_argument("file", type=Path)
     osm.add_argument("--out", type=Path, help="new places file (default: data/places/import-osm-DATE.yml)")
+    synced = import_sub.add_parser("synced", help="promote places synced from open data to curated YAML")
+    synced.add_argument("place_ids", metavar="ID", nargs="+", help="ids as the index has them (osm-node-…)")
+    synced.add_argument(
+        "--out", type=Path, help="new places file (default: data/places/import-synced-DATE.yml)"
+    )
     export = kb_sub.add_parser("export", help="export the places")
     export_sub = export.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
     geojson = export_sub.add_parser("geojson", help="places with coordinates as GeoJSON, for maps")
@@ -269,6 +274,32 @@ def import_osm(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def import_synced(settings: Settings, args: argparse.Namespace) -> int:
+    """Write places synced from open data as curated records for review (editors promote them).
+
+    Once the file is merged, ``kb build`` links the synced element to the curated record (it cites the
+    element as its source), so the place is served once, as curated.
+    """
+    store = KnowledgeService(settings).store()
+    records: list[dict[str, Any]] = []
+    for place_id in args.place_ids:
+        place = store.get(place_id)
+        if place is None or place.open_data is None:
+            print(f"{place_id}: no synced place with this id (see `dalil kb search`)", file=sys.stderr)
+            return 1
+        record = place.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"open_data"})
+        records.append(record)
+    today = _today(settings)
+    out: Path = args.out or settings.data_dir / "places" / f"import-synced-{today:%Y%m%d}.yml"
+    if out.exists():
+        print(f"{out} exists: review and merge it first, or give --out", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_yaml(records, "open-data layers synced by `dalil kb sync`"), encoding="utf-8")
+    print(f"wrote {len(records)} place(s) to {out} for review; run `dalil kb lint` next")
+    return 0
+
+
 def export_geojson(settings: Settings, args: argparse.Namespace) -> int:
     """Places with coordinates as a GeoJSON FeatureCollection."""
     result = load_knowledge(settings.data_dir, today=_today(settings))
@@ -282,7 +313,7 @@ def export_geojson(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
-    return {"osm": import_osm}[args.import_format](settings, args)
+    return {"osm": import_osm, "synced": import_synced}[args.import_format](settings, args)
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:

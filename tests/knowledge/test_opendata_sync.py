@@ -8,6 +8,7 @@ sync → build → a resident asks for the nearest pharmacy and gets the synced 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -193,3 +194,35 @@ def test_listed_hours_that_do_not_parse_are_shown_as_listed_never_as_open_now(
     card = Formatter(Texts.load(REPO / "data" / "responses"), store, "en").card(cafe, store.hours(cafe), now)
     assert "🕒 Hours as listed there (not checked): after the evening prayer until late" in card.lines
     assert not any(line.startswith(("Open", "Closed")) for line in card.lines)
+
+
+def test_editor_promotes_a_synced_place_and_the_next_build_serves_it_once_as_curated(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data", data)
+    monkeypatch.setenv("DALIL_DATA_DIR", str(data))
+    assert dalil(capsys, "kb", "sync", "osm")[0] == 0
+    code, out, _err = dalil(capsys, "kb", "build")
+    assert "1 element(s) linked to curated places" in out  # the fixture's Red Sea Mall
+    code, out, err = dalil(capsys, "kb", "import", "synced", "osm-node-990000001")
+    assert code == 0, err
+    promoted = next((data / "places").glob("import-synced-*.yml"))
+    text = promoted.read_text(encoding="utf-8")
+    assert "https://www.openstreetmap.org/node/990000001" in text
+    assert "open_data" not in text
+    assert dalil(capsys, "kb", "validate")[0] == 0
+    code, out, err = dalil(capsys, "kb", "build")
+    assert code == 0, err
+    assert "2 element(s) linked to curated places" in out
+    settings = Settings.load(REPO / "config.yml")
+    store = KnowledgeService(settings).store(build_if_missing=False)
+    pharmacy = store.get("osm-node-990000001")
+    assert pharmacy is not None
+    assert pharmacy.open_data is None  # served once, as the curated record
+    assert [h.place.id for h in store.search("صيدلية الخيال التجريبية", limit=3)][:1] == [
+        "osm-node-990000001"
+    ]
+    code, _out, err = dalil(capsys, "kb", "import", "synced", "red-sea-mall")
+    assert code == 1
+    assert "no synced place" in err
