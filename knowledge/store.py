@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -46,6 +46,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from knowledge.geo import DistrictMap, GeoData
 from knowledge.hours import Hours, SpecialPeriod
 from knowledge.loader import KnowledgeBase
+from knowledge.placelist import PlaceList
 from knowledge.schema import Category, District, Localized, Place, Service
 from knowledge.search import Fold, GeoIndex, NameEntry, NameIndex, casefold
 
@@ -306,30 +307,31 @@ class Store:
         keys: Mapping[tuple[str, str, str], str] | None = None,
         geo: GeoData | None = None,
     ) -> None:
-        """Index the given records in memory (``keys`` reuses folded names stored by a build)."""
-        self.places = list(places)
+        """Index the records in memory (``keys`` reuses folded names stored by a build)."""
+        self.places = places if isinstance(places, PlaceList) else PlaceList.of_places(places)
         self.categories = {c.id: c for c in categories}
         self.districts = {d.id: d for d in districts}
         self.geo = DistrictMap(self.districts.values(), geo or GeoData())
         self.services = {s.id: s for s in services}
         self.fold = fold
         self.info = info
-        self._by_id = {p.id: i for i, p in enumerate(self.places)}
+        facts = self._facts = self.places.facts
+        self._by_id = {f.id: i for i, f in enumerate(facts)}
         self._hours: dict[str, Hours] = {}
         entries: list[NameEntry] = []
-        for i, place in enumerate(self.places):
-            if place.open_data and place.open_data.unnamed:
-                continue  # a synced "صيدلية" is found by kind and distance, not by name
-            names = [("ar", place.name.ar, False), ("en", place.name.en, False)]
-            names += [(lang, alias, True) for lang, alias in place.aliases.all()]
-            for lang, text, is_alias in names:
-                key = keys.get((place.id, lang, text)) if keys else None
+        for i, fact in enumerate(facts):  # a synced "صيدلية" has no names here: found by kind only
+            for lang, text, is_alias in fact.names:
+                key = keys.get((fact.id, lang, text)) if keys else None
                 entries.append(NameEntry(i, lang, text, key if key is not None else fold(text), is_alias))
         self._names = NameIndex(entries, fold)
-        self._geo = GeoIndex(
-            [(i, p.location.lat, p.location.lon) for i, p in enumerate(self.places) if p.location]
-        )
+        self._geo = GeoIndex([(i, *f.point) for i, f in enumerate(facts) if f.point])
         self._category_mask: dict[str, npt.NDArray[np.bool_]] = {}
+
+    def place_names(self) -> Iterator[tuple[str, list[str]]]:
+        """``(place id, names and aliases)`` of every place found by name (for the NLU gazetteer)."""
+        for fact in self._facts:
+            if fact.names:
+                yield fact.id, [text for _lang, text, _alias in fact.names]
 
     @classmethod
     def from_knowledge(cls, kb: KnowledgeBase, fold: Fold = casefold) -> Store:
@@ -349,9 +351,14 @@ class Store:
                 raise IndexMissingError("no knowledge index yet: run `dalil kb build`")
             tables = _build_tables(info.build_id)
             try:
-                with engine.connect() as conn:
-                    place_rows = conn.execute(select(tables.places.c.data)).all()
-                    name_rows = conn.execute(select(tables.names)).all()
+                same_fold = info.fold == _fold_name(fold)
+                with engine.connect() as conn:  # streamed: 50,000 rows never sit in memory twice
+                    places = PlaceList.of_json(
+                        r.data for r in conn.execute(select(tables.places.c.data)).yield_per(2000)
+                    )
+                    names = tables.names.c
+                    rows = conn.execute(select(names.place_id, names.lang, names.text, names.key))
+                    keys = {(r[0], r[1], r[2]): r[3] for r in rows} if same_fold else None
                     record_rows = conn.execute(select(tables.records)).all()
                 break
             except SQLAlchemyError:
@@ -360,14 +367,10 @@ class Store:
                     raise
         else:  # pragma: no cover - the loop either breaks or raises
             raise AssertionError("unreachable")
-        places = [Place.model_validate_json(r.data) for r in place_rows]
         kinds: dict[str, list[str]] = {"category": [], "district": [], "service": []}
         for r in record_rows:
             kinds.setdefault(r.kind, []).append(r.data)
-        keys = None
-        if info.fold == _fold_name(fold):
-            keys = {(r.place_id, r.lang, r.text): r.key for r in name_rows}
-        else:
+        if not same_fold:
             log.warning("kb_fold_changed", extra={"built_with": info.fold, "now": _fold_name(fold)})
         return cls(
             places,
@@ -399,19 +402,16 @@ class Store:
     def _mask(self, category: str | None, district: str | None) -> npt.NDArray[np.bool_] | None:
         if category is None and district is None:
             return None
-        mask = np.ones(len(self.places), dtype=bool)
+        count = len(self._facts)
+        mask = np.ones(count, dtype=bool)
         if category is not None:
             cached = self._category_mask.get(category)
             if cached is None:
-                cached = np.fromiter(
-                    (category in p.categories for p in self.places), dtype=bool, count=len(self.places)
-                )
+                cached = np.fromiter((category in f.categories for f in self._facts), dtype=bool, count=count)
                 self._category_mask[category] = cached
             mask &= cached
         if district is not None:
-            mask &= np.fromiter(
-                (p.district == district for p in self.places), dtype=bool, count=len(self.places)
-            )
+            mask &= np.fromiter((f.district == district for f in self._facts), dtype=bool, count=count)
         return mask
 
     def search(
@@ -452,37 +452,44 @@ class Store:
         found = self._geo.nearest(lat, lon, self._mask(category, None), limit, radius_m)
         return [NearbyHit(self.places[owner], distance) for owner, distance in found]
 
+    def matching(self, category: str | None, district: str | None, limit: int | None = None) -> list[Place]:
+        """Places of a kind and/or in a district, curated before synced, in data order (at most ``limit``)."""
+        mask = self._mask(category, district)
+        found = range(len(self._facts)) if mask is None else np.flatnonzero(mask).tolist()
+        ordered = sorted(found, key=lambda i: self._facts[i].source != "curated")
+        return [self.places[i] for i in ordered[:limit]]
+
     def by_category(self, category: str) -> list[Place]:
         """Every place in ``category`` (any of its categories), in data order."""
-        return [p for p in self.places if category in p.categories]
+        return [self.places[i] for i, f in enumerate(self._facts) if category in f.categories]
 
     def by_district(self, district: str) -> list[Place]:
         """Every place in ``district``, in data order."""
-        return [p for p in self.places if p.district == district]
+        return [self.places[i] for i, f in enumerate(self._facts) if f.district == district]
 
     @cached_property
     def counts(self) -> dict[str, Any]:
         """Numbers for ``dalil kb stats``."""
         per_category: dict[str, int] = {}
         per_source = {"curated": 0}
-        for place in self.places:
-            for category in place.categories:
+        for fact in self._facts:
+            for category in fact.categories:
                 per_category[category] = per_category.get(category, 0) + 1
-            source = "+".join(place.open_data.layers) if place.open_data else "curated"
-            per_source[source] = per_source.get(source, 0) + 1
+            per_source[fact.source] = per_source.get(fact.source, 0) + 1
+        facts = self._facts
         return {
-            "places": len(self.places),
+            "places": len(facts),
             "categories": len(self.categories),
             "categories_used": len(per_category),
             "districts": len(self.districts),
-            "districts_used": len({p.district for p in self.places if p.district}),
+            "districts_used": len({f.district for f in facts if f.district}),
             "services": len(self.services),
             **self.geo.counts(),
-            "with_location": sum(1 for p in self.places if p.location),
-            "with_hours": sum(1 for p in self.places if p.opening_hours),
-            "with_ramadan_hours": sum(1 for p in self.places if p.ramadan_hours),
-            "with_phone": sum(1 for p in self.places if p.phones),
-            "with_website": sum(1 for p in self.places if p.website),
+            "with_location": sum(1 for f in facts if f.point),
+            "with_hours": sum(1 for f in facts if "opening_hours" in f.present),
+            "with_ramadan_hours": sum(1 for f in facts if "ramadan_hours" in f.present),
+            "with_phone": sum(1 for f in facts if "phones" in f.present),
+            "with_website": sum(1 for f in facts if "website" in f.present),
             "per_source": per_source,
             "per_category": dict(sorted(per_category.items(), key=lambda kv: (-kv[1], kv[0]))),
             "build": None if self.info is None else self.info.__dict__,

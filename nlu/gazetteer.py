@@ -138,10 +138,8 @@ class Gazetteer:
         def add(entity: str, value: str, names: Sequence[str]) -> None:
             entries.extend(GazetteerEntry(entity, value, n) for n in names)
 
-        for place in store.places:
-            if place.open_data is not None and place.open_data.unnamed:
-                continue  # a synced "صيدلية" names no one place; the word stays the category
-            add("place", place.id, [place.name.ar, place.name.en, *place.aliases.ar, *place.aliases.en])
+        for place_id, names in store.place_names():  # a synced "صيدلية" has none: the word stays the kind
+            add("place", place_id, names)
         for category in store.categories.values():
             names = [category.name.ar, category.name.en, *category.synonyms.ar, *category.synonyms.en]
             add("category", category.id, names)
@@ -154,7 +152,7 @@ class Gazetteer:
                 service.id,
                 [service.name.ar, service.name.en, *service.aliases.ar, *service.aliases.en],
             )
-        kinds = {p.id: "place" for p in store.places}
+        kinds = {place_id: "place" for place_id, _names in store.place_names()}
         kinds.update(dict.fromkeys(store.services, "service"))
         kinds.update(dict.fromkeys(store.categories, "category"))
         kinds.update(dict.fromkeys(store.districts, "district"))

@@ -262,11 +262,10 @@ def find_place(turn: Turn) -> list[Reply]:
             return place_info(turn)
         turn.state.pending = {"kind": "need_category"}
         return [turn.text("find_what")]
-    places = turn.store.places
-    if category is not None:
-        places = turn.store.by_category(category.value)
-    if district is not None:
-        places = [p for p in places if p.district == district.value]
+    # Curated places first; a city-scale open-data layer can hold thousands of one kind.
+    places = turn.store.matching(
+        category.value if category else None, district.value if district else None, limit=100
+    )
     where = ""
     if district is not None:
         district_record = turn.store.districts.get(district.value)
