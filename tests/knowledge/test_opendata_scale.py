@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from knowledge.placelist import PlaceList
 from knowledge.search import GeoIndex, haversine_m
+
+REPO = Path(__file__).parents[2]
 
 
 def brute(
@@ -46,3 +51,28 @@ def test_nearest_far_from_every_point_still_finds_them() -> None:
     index = GeoIndex([(0, 21.5, 39.2), (1, 21.6, 39.1)])
     assert [o for o, _ in index.nearest(24.7, 46.7, limit=2)] == [0, 1]  # from Riyadh, ~850 km
     assert index.nearest(24.7, 46.7, radius_m=1000) == []
+
+
+def test_synced_places_stay_json_until_asked_for_and_read_back_equal(tmp_path: Path) -> None:
+    from knowledge.loader import load_knowledge
+    from knowledge.opendata.merge import with_open_data
+    from knowledge.opendata.snapshot import read_snapshots, write_snapshot
+    from knowledge.store import Store, build_index, make_engine
+
+    fixture = Path(__file__).parent / "fixtures" / "overpass_fictional.json"
+    write_snapshot(tmp_path / "od", "osm", json.loads(fixture.read_text(encoding="utf-8")), "test")
+    curated = load_knowledge(REPO / "data").kb
+    kb, _merged = with_open_data(curated, read_snapshots(tmp_path / "od"))
+    engine = make_engine(f"sqlite:///{tmp_path}/kb.db")
+    build_index(kb, engine)
+    store = Store.load(engine)
+    assert isinstance(store.places, PlaceList)
+    synced = [p for p in kb.places if p.open_data is not None]
+    assert store.places._cache == {}  # nothing built yet: search and filters run on the facts
+    assert store.get(synced[0].id) == synced[0]
+    assert len(store.places._cache) == 1
+    assert list(store.places)[-len(synced) :] == synced
+    assert store.counts["per_source"]["osm"] == len(synced)
+    # Curated before synced; at most `limit`.
+    pharmacies = store.matching("pharmacy", None, limit=2)
+    assert [p.id for p in pharmacies] == [p.id for p in kb.places if "pharmacy" in p.categories][:2]
