@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,24 +52,44 @@ def generate_overpass(n: int, tag_sets: list[dict[str, str]], seed: int = 5) -> 
     return {"version": 0.6, "generator": "bench/opendata_bench.py (fictional)", "elements": elements}
 
 
-def _rss_mb(env: dict[str, str]) -> dict[str, float]:
-    """Peak resident memory of a fresh process that loads the index, then also the NLU parser."""
-    code = (
-        "import resource, json\n"
-        "from bot.settings import Settings\n"
-        "from bot.wiring import KnowledgeService, make_parser\n"
-        "s = Settings.load('config.yml')\n"
-        "store = KnowledgeService(s).store(build_if_missing=False)\n"
-        "a = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "make_parser(s, store)\n"
-        "b = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(json.dumps({'index_mb': round(a, 1), 'index_and_nlu_mb': round(b, 1)}))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True, check=True
-    )
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def _memory_mb() -> tuple[float, float]:
+    """This process's resident memory now and its high-water mark (VmRSS, VmHWM), in MB.
+
+    Read from /proc: ``ru_maxrss`` would carry the parent benchmark's own peak across ``exec``.
+    """
+    status = Path("/proc/self/status").read_text(encoding="utf-8")
+    values = dict(re.findall(r"(VmRSS|VmHWM):\s+(\d+)", status))
+    return round(int(values["VmRSS"]) / 1024, 1), round(int(values["VmHWM"]) / 1024, 1)
+
+
+def serving_memory() -> None:
+    """In a fresh process: load the index as a worker does, then the NLU parser; print the memory."""
+    from bot.settings import Settings
+    from bot.wiring import KnowledgeService, make_parser
+
+    settings = Settings.load("config.yml")
+    store = KnowledgeService(settings).store(build_if_missing=False)
+    index_now, _ = _memory_mb()
+    make_parser(settings, store)
+    now, high = _memory_mb()
+    print(json.dumps({"index_rss_mb": index_now, "index_and_nlu_rss_mb": now, "peak_rss_mb": high}))
+
+
+def _rss_mb(env: dict[str, str]) -> dict[str, dict[str, float]]:
+    """The first start (trains the NLU model for the new gazetteer, as ``dalil serve`` does once), then
+    a worker (loads index and model)."""
+    code = "from bench.opendata_bench import serving_memory; serving_memory()"
+    results = {}
+    for run in ("first_start_trains_nlu", "worker"):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        results[run] = json.loads(out.stdout.strip().splitlines()[-1])
+    return results
 
 
 def run_synced(n: int, rss: bool = False) -> dict[str, Any]:
