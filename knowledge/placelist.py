@@ -98,6 +98,12 @@ class PlaceList(Sequence[Place]):
             items.append(row.encode() if doc.get("open_data") else Place.model_validate_json(row))
         return cls(items, facts)
 
+    def named(self) -> Iterator[tuple[str, list[str]]]:
+        """``(place id, names and aliases)`` of every place found by name (for the NLU gazetteer)."""
+        for fact in self.facts:
+            if fact.names:
+                yield fact.id, [text for _lang, text, _alias in fact.names]
+
     def __len__(self) -> int:
         return len(self._items)
 

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -326,12 +326,6 @@ class Store:
         self._names = NameIndex(entries, fold)
         self._geo = GeoIndex([(i, *f.point) for i, f in enumerate(facts) if f.point])
         self._category_mask: dict[str, npt.NDArray[np.bool_]] = {}
-
-    def place_names(self) -> Iterator[tuple[str, list[str]]]:
-        """``(place id, names and aliases)`` of every place found by name (for the NLU gazetteer)."""
-        for fact in self._facts:
-            if fact.names:
-                yield fact.id, [text for _lang, text, _alias in fact.names]
 
     @classmethod
     def from_knowledge(cls, kb: KnowledgeBase, fold: Fold = casefold) -> Store:

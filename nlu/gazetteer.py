@@ -138,7 +138,7 @@ class Gazetteer:
         def add(entity: str, value: str, names: Sequence[str]) -> None:
             entries.extend(GazetteerEntry(entity, value, n) for n in names)
 
-        for place_id, names in store.place_names():  # a synced "صيدلية" has none: the word stays the kind
+        for place_id, names in store.places.named():  # a synced "صيدلية" has none: the word stays the kind
             add("place", place_id, names)
         for category in store.categories.values():
             names = [category.name.ar, category.name.en, *category.synonyms.ar, *category.synonyms.en]
@@ -152,7 +152,7 @@ class Gazetteer:
                 service.id,
                 [service.name.ar, service.name.en, *service.aliases.ar, *service.aliases.en],
             )
-        kinds = {place_id: "place" for place_id, _names in store.place_names()}
+        kinds = {place_id: "place" for place_id, _names in store.places.named()}
         kinds.update(dict.fromkeys(store.services, "service"))
         kinds.update(dict.fromkeys(store.categories, "category"))
         kinds.update(dict.fromkeys(store.districts, "district"))

@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 from rapidfuzz import fuzz
 
+from knowledge.geo import DistrictMap
 from knowledge.hours import check_expression
 from knowledge.loader import KnowledgeBase
 from knowledge.opendata import overpass, overture
@@ -171,7 +172,12 @@ def _pick(entry: _Entry, attr: str) -> tuple[Any, str | None]:
     return None, None
 
 
-def _to_place(entry: _Entry, kb_names: Mapping[str, Name], snapshots: Mapping[str, Snapshot]) -> Place:
+def _to_place(
+    entry: _Entry,
+    kb_names: Mapping[str, Name],
+    snapshots: Mapping[str, Snapshot],
+    district_at: Callable[[float, float], str | None],
+) -> Place:
     main, other = entry.main, entry.other
     layers = [main.layer] + ([other.layer] if other is not None and other.layer != main.layer else [])
     provenance: dict[str, str] = {}
@@ -213,6 +219,7 @@ def _to_place(entry: _Entry, kb_names: Mapping[str, Name], snapshots: Mapping[st
             "name": name,
             "categories": categories,
             "location": {"lat": round(main.lat, 7), "lon": round(main.lon, 7)},
+            "district": district_at(main.lat, main.lon),
             "source": [main.url] + ([other.url] if other is not None else []),
             "last_verified": fetched[:10],
             "open_data": {
@@ -237,6 +244,7 @@ def merge(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     fold: Fold = casefold,
     inside: Callable[[float, float], bool] = in_bbox,
+    district_at: Callable[[float, float], str | None] = lambda _lat, _lon: None,
 ) -> MergeResult:
     """The synced places to serve next to ``kb``'s curated ones.
 
@@ -247,6 +255,7 @@ def merge(
         min_confidence: Overture places below this confidence are not served.
         fold: the name normaliser the index uses.
         inside: whether a point is in Jeddah; others are dropped.
+        district_at: the district a point lies in (``knowledge.geo.DistrictMap.district_at``).
     """
     result = MergeResult()
     names = _Names(kb, fold)
@@ -327,7 +336,7 @@ def merge(
             entries.append(_Entry(candidate, keys, generic))
     for entry in entries:
         try:
-            result.places.append(_to_place(entry, known, by_layer))
+            result.places.append(_to_place(entry, known, by_layer, district_at))
         except ValidationError as exc:
             result.dropped["invalid"] += 1
             log.debug("opendata_invalid", extra={"ref": entry.main.ref, "error": str(exc)[:200]})
@@ -344,15 +353,26 @@ def with_open_data(
     category_map_path: Path | None = None,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     fold: Fold = casefold,
-    inside: Callable[[float, float], bool] = in_bbox,
+    inside: Callable[[float, float], bool] | None = None,
 ) -> tuple[KnowledgeBase, MergeResult]:
     """``kb`` with the synced places added (curated first), and how the merge went.
 
-    The digest covers the curated files and every snapshot, so equal digests still mean equal knowledge.
+    "In Jeddah" and each place's district come from the district geometry (``knowledge.geo``; the city
+    boundary when the data has one, else the bounding box) unless ``inside`` is given. The digest covers
+    the curated files and every snapshot, so equal digests still mean equal knowledge.
     """
     if not snapshots:
         return kb, MergeResult()
-    result = merge(kb, snapshots, category_map_path, min_confidence, fold, inside)
+    districts = DistrictMap(kb.districts, kb.geo)
+    result = merge(
+        kb,
+        snapshots,
+        category_map_path,
+        min_confidence,
+        fold,
+        inside or districts.inside_jeddah,
+        districts.district_at,
+    )
     digest = hashlib.sha256(
         "|".join([kb.digest, *(f"{s.layer}:{s.digest}" for s in snapshots), str(min_confidence)]).encode()
     ).hexdigest()

@@ -167,6 +167,10 @@ def test_nearest_pharmacy_from_fake_overpass_through_to_the_answer(
     store = KnowledgeService(settings).store(build_if_missing=False)
     place = store.get("osm-node-990000001")
     assert place is not None
+    # The district geometry places it: its card names the district, "pharmacy in <district>" finds it.
+    assert place.district is not None
+    assert place.district == store.geo.district_at(21.54, 39.17)
+    assert place.id in [p.id for p in store.matching("pharmacy", place.district)]
     now = datetime(2026, 11, 24, 20, 0, tzinfo=RIYADH)
     expected = {
         "ar": ("مفتوح الآن · يقفل الساعة \u206811:00 م\u2069", "لم يراجعها محررونا بعد"),
