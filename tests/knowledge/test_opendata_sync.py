@@ -162,6 +162,17 @@ def test_nearest_pharmacy_from_fake_overpass_through_to_the_answer(
     metres = distance_m(here, (21.54, 39.17))
     assert f"{round(metres / 10) * 10:.0f}" in first["description"]  # "300 م"
     assert "© OpenStreetMap contributors" in choices["text"]
+    # Found by name too: the NLU gazetteer is built from the index, synced places included.
+    code, out, err = dalil(capsys, "parse", "وين صيدلية الخيال التجريبية", "--json")
+    assert code == 0, err
+    entities = json.loads(out)["entities"]
+    assert {"entity": "place", "value": "osm-node-990000001"}.items() <= entities[0].items()
+    code, out, err = dalil(capsys, "ask", "وين صيدلية الخيال التجريبية", "--json")
+    assert code == 0, err
+    card = next(r for r in json.loads(out) if r["kind"] == "place_card")
+    assert card["place_id"] == "osm-node-990000001"
+    assert card["location"] == {"lat": 21.54, "lon": 39.17}  # its pin: directions to a named place
+    assert "لم يراجعها محررونا بعد" in card["lines"][-1]
     # Its card, as the bot would send it: the source, the attribution and the editors' caveat.
     settings = Settings.load(REPO / "config.yml")
     store = KnowledgeService(settings).store(build_if_missing=False)
