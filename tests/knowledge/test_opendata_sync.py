@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -241,3 +242,18 @@ def test_editor_promotes_a_synced_place_and_the_next_build_serves_it_once_as_cur
     code, _out, err = dalil(capsys, "kb", "import", "synced", "red-sea-mall")
     assert code == 1
     assert "no synced place" in err
+
+
+def test_overture_without_the_extra_says_how_to_get_it_and_keeps_the_layer(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    overture = str(FIXTURES / "overture_fictional.geojson")
+    assert dalil(capsys, "kb", "sync", "overture", "--input", overture)[0] == 0
+    before = (env / "overture.json").read_bytes()
+    monkeypatch.setitem(sys.modules, "overturemaps", None)  # the `opendata` extra is not installed
+    code, _out, err = dalil(capsys, "kb", "sync", "overture")
+    assert code == 1
+    assert "uv sync --extra opendata" in err
+    assert "previous overture layer is kept" in err
+    assert (env / "overture.json").read_bytes() == before
+    assert sorted(p.name for p in env.iterdir()) == ["overture.json"]
