@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine import Engine
+from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.records import Records
 from bot.settings import Settings
@@ -60,6 +61,8 @@ class App:
     engine: Engine
     clock: Callable[[], datetime]
     metrics: Metrics
+    inbox: Inbox
+    """Inbound messages stored before they are acknowledged, and the outbox of replies."""
 
     def prepare_reload(self) -> tuple[Store, Parser]:
         """Validate the YAML, rebuild the index and load it with a fresh parser; serves nothing yet.
@@ -93,4 +96,5 @@ def build_app(settings: Settings, states: StateStore | None = None) -> App:
     services = Services(store, records, texts, settings.confidence_threshold)
     metrics = Metrics()
     engine = Engine(services, parser, states, clock, metrics=metrics)
-    return App(settings, knowledge, store, parser, records, states, engine, clock, metrics)
+    inbox = Inbox(knowledge.engine, lease_s=settings.inbox_lease_s)
+    return App(settings, knowledge, store, parser, records, states, engine, clock, metrics, inbox)

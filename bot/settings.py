@@ -60,6 +60,9 @@ class Settings(BaseModel):
     """``DALIL_OVERPASS_URL``: the Overpass API endpoint ``kb sync osm`` asks."""
     opendata_min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     """Overture places below this existence confidence are not served."""
+    inbox_lease_s: float = Field(default=30.0, gt=0, le=3600)
+    """``DALIL_INBOX_LEASE_S``: a stored message not answered this long by the process that took it (it
+    died, or lost the database) is answered by another, or after a restart."""
     admin_token: SecretStr | None = None
     """``DALIL_ADMIN_TOKEN``: bearer token for ``POST /admin/reload``; unset disables the admin API."""
 
@@ -135,4 +138,5 @@ _ENV = {
     "opendata_dir": "DALIL_OPENDATA_DIR",
     "overpass_url": "DALIL_OVERPASS_URL",
     "opendata_min_confidence": "DALIL_OPENDATA_MIN_CONFIDENCE",
+    "inbox_lease_s": "DALIL_INBOX_LEASE_S",
 }

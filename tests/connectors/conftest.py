@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import create_engine
 
 from bot.app import App, build_app
 from bot.engine import Engine
+from bot.inbox import Inbox
 from bot.settings import Settings
 from bot.state import MemoryStateStore
 from connectors.telegram import TelegramChannel
@@ -42,7 +45,9 @@ def with_settings(base: App, **settings: object) -> App:
     configured = base.settings.model_copy(update=settings)
     states = MemoryStateStore()
     engine = Engine(base.engine.services, base.parser, states, base.clock, metrics=base.metrics)
-    return replace(base, settings=configured, states=states, engine=engine)
+    # An inbox of its own: what one test leaves unanswered is never replayed into another.
+    inbox = Inbox(create_engine(f"sqlite:///{tempfile.mkdtemp(prefix='dalil-inbox-')}/inbox.db"))
+    return replace(base, settings=configured, states=states, engine=engine, inbox=inbox)
 
 
 def app_for(base: App, api_url: str, **settings: object) -> App:
