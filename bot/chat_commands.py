@@ -14,7 +14,7 @@ from bot.records import Records
 from bot.settings import Settings
 from bot.state import MemoryStateStore
 from bot.types import GeoPoint, Incoming, reply_to_dict
-from bot.wiring import KnowledgeService, make_parser
+from bot.wiring import KnowledgeService
 
 __all__ = ["ask", "chat", "queue", "serve"]
 
@@ -44,21 +44,10 @@ def ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the HTTP app with uvicorn; makes sure the index and model exist before workers start."""
-    import uvicorn
+    """Run the HTTP app (see :mod:`bot.serving`)."""
+    from bot import serving
 
-    store = KnowledgeService(settings).store()
-    make_parser(settings, store)  # trains the model once here, not in every worker
-    uvicorn.run(
-        "bot.http:factory",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-    )
-    return 0
+    return serving.serve(settings, args)
 
 
 def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:

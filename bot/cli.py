@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import chat_commands, editor_commands, kb_commands, nlu_commands
+from bot import chat_commands, editor_commands, kb_commands, logs, nlu_commands
 from bot.app import load_channel
 from bot.settings import Settings, SettingsError
 
@@ -139,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logs.install()  # on the handlers: no logger, at any level, writes a token or a phone number
     if args.command == "kb":
         handler = {
             "validate": kb_commands.validate,

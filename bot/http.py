@@ -7,6 +7,7 @@ own. Bad requests get a 4xx with a reason, never a 5xx.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text as sql
 
@@ -35,6 +36,11 @@ class ParseRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     text: str = Field(max_length=100_000)
     message_id: str | None = None
+
+
+def _bearer(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "whatsapp")) -> FastAPI:
@@ -87,14 +93,19 @@ def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "wh
         except Exception:
             checks["database"] = False
         checks["state"] = await app.states.ping()
-        ok = all(checks.values())
-        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+        # Without Redis, state lives in this process: turns are still answered, so still ready.
+        degraded = [] if checks["state"] else ["state"]
+        ok = all(value for name, value in checks.items() if name != "state")
+        status = "degraded" if ok and degraded else "ready" if ok else "not_ready"
+        body = {"ready": ok, "status": status, "degraded": degraded, "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
-    @api.get("/metrics", tags=["ops"], summary="Prometheus metrics")
-    async def metrics() -> Response:
-        return PlainTextResponse(
-            generate_latest(app.metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST
-        )
+    @api.get("/metrics", tags=["ops"], summary="Prometheus metrics (bearer DALIL_ADMIN_TOKEN when set)")
+    async def metrics(request: Request) -> Response:
+        token = app.settings.admin_token
+        if token is not None and token.get_secret_value() and not _bearer(request, token.get_secret_value()):
+            return JSONResponse({"error": "bad or missing bearer token"}, status_code=401)
+        return PlainTextResponse(app.metrics.exposition().decode(), media_type=CONTENT_TYPE_LATEST)
 
     api.state.channels = {}
     for name in channels:

@@ -1,8 +1,16 @@
-"""Prometheus metrics, in a registry per app (no process-global state), served at ``/metrics``."""
+"""Prometheus metrics, in a registry per app (no process-global state), served at ``/metrics``.
+
+With several workers (``dalil serve --workers N``) each worker is its own process: ``dalil serve`` then
+sets ``PROMETHEUS_MULTIPROC_DIR`` and every worker writes its values there, so one scrape of any
+worker shows the sum over all of them (prometheus-client's multiprocess mode).
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ["Metrics"]
 
@@ -44,3 +52,11 @@ class Metrics:
             ["channel", "outcome"],
             registry=self.registry,
         )
+
+    def exposition(self) -> bytes:
+        """The text format of every metric: this process's, or all workers' in multiprocess mode."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -12,15 +12,24 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from redis.exceptions import RedisError
+
 __all__ = ["KeyedLocks", "MemoryStateStore", "RedisStateStore", "StateStore", "UserState", "user_key"]
 
-DEFAULT_TTL_S = 7 * 24 * 3600
+DEFAULT_TTL_S = 24 * 3600
+"""A day: a pending choice or a report draft is stale by then, and a channel's reply window closed."""
+DEFAULT_MAX_ENTRIES = 200_000
+"""Conversations one process keeps in memory (about 100 MB at most)."""
+
+log = logging.getLogger(__name__)
 
 
 def user_key(channel: str, user_id: str) -> str:
@@ -127,13 +136,22 @@ class StateStore(Protocol):
 
 
 class MemoryStateStore:
-    """State in this process's memory: for the console, tests and single-process deployments."""
+    """State in this process's memory: for the console, tests and single-process deployments.
 
-    def __init__(self, ttl_s: float = DEFAULT_TTL_S) -> None:
-        """Keep each user's state for ``ttl_s`` seconds after their last message."""
+    Bounded and O(1) per turn whatever the number of users (a REST ``sender`` is chosen by the client):
+    entries are kept in the order they were last written, so the oldest sits first; each write drops
+    the expired ones from the front and, past ``max_entries``, the least recently written.
+    """
+
+    def __init__(self, ttl_s: float = DEFAULT_TTL_S, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        """Keep each user's state for ``ttl_s`` seconds after their last message, at most ``max_entries``."""
         self.ttl_s = ttl_s
-        self._data: dict[str, tuple[float, str]] = {}
+        self.max_entries = max_entries
+        self._data: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._locks = KeyedLocks()
+
+    def __len__(self) -> int:
+        return len(self._data)
 
     async def get(self, key: str) -> UserState:  # noqa: D102
         item = self._data.get(key)
@@ -143,11 +161,15 @@ class MemoryStateStore:
         return UserState.from_json(item[1])
 
     async def put(self, key: str, state: UserState) -> None:  # noqa: D102
-        self._data[key] = (time.monotonic() + self.ttl_s, state.to_json())
-        if len(self._data) > 10_000:
-            now = time.monotonic()
-            for stale in [k for k, (expiry, _) in self._data.items() if expiry < now]:
-                del self._data[stale]
+        now = time.monotonic()
+        self._data[key] = (now + self.ttl_s, state.to_json())
+        self._data.move_to_end(key)
+        data = self._data
+        while data:  # the front expires first: every entry has the same TTL
+            oldest = next(iter(data.values()))
+            if oldest[0] >= now and len(data) <= self.max_entries:
+                break
+            data.popitem(last=False)
 
     def lock(self, key: str) -> Any:  # noqa: D102
         return self._locks.hold(key)
@@ -160,7 +182,11 @@ class MemoryStateStore:
 
 
 class RedisStateStore:
-    """State in Redis, shared by every worker and process."""
+    """State in Redis, shared by every worker and process; in this process while Redis is down.
+
+    Redis going away never costs a turn: reads and writes fall back to a bounded in-process store (one
+    warning when it happens, one when Redis is back), and :meth:`degraded` says so for ``/readyz``.
+    """
 
     def __init__(self, url: str, ttl_s: int = DEFAULT_TTL_S, prefix: str = "dalil") -> None:
         """Connect lazily to the Redis at ``url``."""
@@ -170,21 +196,49 @@ class RedisStateStore:
         self.ttl_s = ttl_s
         self.prefix = prefix
         self._local = KeyedLocks()
+        self.fallback = MemoryStateStore(ttl_s)
+        self.degraded = False
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}:state:{key}"
 
+    def _down(self, exc: Exception) -> None:
+        if not self.degraded:
+            log.warning("redis_unreachable_state_in_process", extra={"error": type(exc).__name__})
+        self.degraded = True
+
+    def _up(self) -> None:
+        if self.degraded:
+            log.warning("redis_reachable_again")
+        self.degraded = False
+
     async def get(self, key: str) -> UserState:  # noqa: D102
-        return UserState.from_json(await self.client.get(self._key(key)))
+        try:
+            raw = await self.client.get(self._key(key))
+        except (RedisError, OSError) as exc:
+            self._down(exc)
+            return await self.fallback.get(key)
+        self._up()
+        return UserState.from_json(raw)
 
     async def put(self, key: str, state: UserState) -> None:  # noqa: D102
-        await self.client.set(self._key(key), state.to_json(), ex=self.ttl_s)
+        try:
+            await self.client.set(self._key(key), state.to_json(), ex=self.ttl_s)
+        except (RedisError, OSError) as exc:
+            self._down(exc)
+            await self.fallback.put(key, state)
+            return
+        self._up()
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:  # noqa: D102
         async with self._local.hold(key):
+            acquired = False
             lock = self.client.lock(f"{self.prefix}:lock:{key}", timeout=30, blocking_timeout=10)
-            acquired = await lock.acquire()
+            try:
+                acquired = await lock.acquire()
+            except (RedisError, OSError) as exc:  # the in-process lock above still serialises this worker
+                self._down(exc)
             try:
                 yield
             finally:
@@ -194,9 +248,12 @@ class RedisStateStore:
 
     async def ping(self) -> bool:  # noqa: D102
         try:
-            return bool(await self.client.ping())
+            answered = bool(await self.client.ping())
         except Exception:
             return False
+        if answered:
+            self._up()
+        return answered
 
     async def close(self) -> None:  # noqa: D102
         await self.client.aclose()

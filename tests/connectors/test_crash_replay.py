@@ -17,7 +17,6 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -48,32 +47,38 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def database(base_app: App, tmp_path: Path) -> Iterator[Path]:
+def database(base_app: App, tmp_path: Path) -> Path:
     """A copy of the built knowledge index, for the server process alone."""
     source = base_app.settings.database_url.removeprefix("sqlite:///")
     target = tmp_path / "dalil.db"
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
-    yield target
+    return target
 
 
 def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
     with log.open("ab") as out:
-        return subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(  # noqa: S603 - our own command line
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def _tail(log: Path) -> str:
+    return log.read_text()[-3000:]
 
 
 async def _until_up(client: httpx.AsyncClient, process: subprocess.Popen[bytes], log: Path) -> None:
     for _ in range(600):
         if process.poll() is not None:
-            raise AssertionError(f"dalil serve exited early:\n{log.read_text()[-3000:]}")
+            raise AssertionError(f"dalil serve exited early:\n{_tail(log)}")
         try:
             if (await client.get("/healthz")).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         await asyncio.sleep(0.1)
-    raise AssertionError(f"dalil serve did not start:\n{log.read_text()[-3000:]}")
+    raise AssertionError(f"dalil serve did not start:\n{_tail(log)}")
 
 
 def _parked(database: Path) -> list[tuple[str, str]]:
@@ -119,8 +124,7 @@ async def test_kill_9_mid_burst_then_restart_answers_every_acknowledged_message_
                         acknowledged.append(wa_id)
 
                 async def kill_mid_burst() -> None:
-                    while len(acknowledged) < BURST // 3:
-                        await asyncio.sleep(0.005)
+                    await graph.wait_for(lambda: len(acknowledged) >= BURST // 3, "a third acknowledged")
                     server.send_signal(signal.SIGKILL)
 
                 await asyncio.gather(kill_mid_burst(), *(deliver(p) for p in people))
