@@ -28,16 +28,20 @@ import contextlib
 import hashlib
 import hmac
 import html
+import json
 import logging
 import re
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
     Bot,
     BotCommand,
@@ -53,10 +57,19 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, TypeHandler
 
 from bot.app import App, build_app
+from bot.records import Sender
 from bot.settings import Settings
 from bot.state import KeyedLocks, user_key
 from bot.texts import split_message
@@ -74,6 +87,7 @@ from bot.types import (
     TextReply,
 )
 from connectors.memory import ChannelMemory
+from connectors.outbox import Attempt, Transient, deliver_once, with_retries
 
 __all__ = ["ALLOWED_UPDATES", "CHANNEL", "TelegramChannel", "callback_data", "command", "set_webhook"]
 
@@ -94,6 +108,9 @@ _KEY_PREFIX = "k:"
 _PHONE_PREFIX = "tel:"
 _KEEP_PAYLOADS_S = 30 * 24 * 3600
 _KEEP_UPDATE_IDS_S = 2 * 24 * 3600
+REPLY_WINDOW = timedelta(hours=24)
+"""Stored updates older than this are not answered after a restart: the moment has passed."""
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def callback_data(payload: str) -> tuple[str, str | None]:
@@ -175,6 +192,12 @@ class TelegramChannel:
         self._retry: asyncio.Task[None] | None = None
         self._username = ""
         self._bot_id = 0
+        self._fetcher: asyncio.Task[None] | None = None
+        self._replayed: set[int] = set()
+        self._parked: set[int] = set()
+        self._sends: dict[int, int] = {}
+        self.accepting = True
+        self.drain_s = 5.0
 
     @staticmethod
     def command(settings: Settings, args: argparse.Namespace) -> int:
@@ -233,8 +256,31 @@ class TelegramChannel:
                 await application.shutdown()
             return False
         await self._ready(application)
+        await self.replay()
         log.info("telegram_webhook_ready", extra={"bot": self._username})
         return True
+
+    async def replay(self) -> int:
+        """Queue the stored updates nobody answered (the process died); returns how many."""
+        application = self.application
+        if application is None:
+            return 0
+        try:
+            pending = await asyncio.to_thread(self.app.inbox.claim, CHANNEL, REPLY_WINDOW)
+        except SQLAlchemyError:
+            log.warning("telegram_inbox_unreadable", exc_info=True)
+            return 0
+        for row in pending:
+            try:
+                update = Update.de_json(json.loads(row.payload), application.bot)
+            except Exception:
+                await asyncio.to_thread(self.app.inbox.finish, CHANNEL, row.message_id, "unreadable")
+                continue
+            self._replayed.add(update.update_id)
+            await application.update_queue.put(update)
+        if pending:
+            log.info("telegram_replayed", extra={"updates": len(pending)})
+        return len(pending)
 
     async def _retry_startup(self) -> None:
         delay = 2.0
@@ -251,32 +297,87 @@ class TelegramChannel:
                 await retry
         application, self.application = self.application, None
         if application is not None:
-            if application.running:
-                await application.stop()
+            await self._stop(application)
             await application.shutdown()
         if self._memory is not None:
             await self._memory.close()
 
+    async def _stop(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Stop intake, finish the turns under way (up to ``drain_s``); the backlog stays in the inbox."""
+        self.accepting = False
+        fetcher, self._fetcher = self._fetcher, None
+        if fetcher is not None:
+            fetcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetcher
+        queue = application.update_queue
+        left: list[str] = []
+        while not queue.empty():
+            queued = queue.get_nowait()
+            if isinstance(queued, Update):
+                left.append(str(queued.update_id))
+        try:  # let the next start answer them at once, without waiting for the claim to lapse
+            await asyncio.to_thread(self.app.inbox.release, CHANNEL, left)
+        except SQLAlchemyError:
+            log.warning("telegram_inbox_not_released", extra={"updates": len(left)})
+        if left:
+            log.info("telegram_backlog_left_in_inbox", extra={"updates": len(left)})
+        if application.running:
+            try:
+                await asyncio.wait_for(application.stop(), self.drain_s)
+            except TimeoutError:
+                log.warning("telegram_turns_unfinished_at_shutdown")
+
     async def poll(self, stop: asyncio.Event) -> None:
-        """Long polling until ``stop`` is set; any webhook is deleted first."""
-        application = self._build(polling=True)
+        """Long polling until ``stop`` is set; any webhook is deleted first.
+
+        Our own loop, not PTB's updater: each batch is stored in the inbox before the next
+        ``getUpdates`` confirms it (by advancing the offset), so a crash never loses an update.
+        """
+        application = self._build(polling=False)
         async with application:
             await self._ready(application)
             await register_commands(application.bot, self.app)
-            assert application.updater is not None  # noqa: S101 - built with one above
-            await application.updater.start_polling(
-                timeout=int(self.poll_timeout_s), allowed_updates=list(ALLOWED_UPDATES), poll_interval=0
-            )
+            await application.bot.delete_webhook()
             await application.start()
+            await self.replay()
+            self._fetcher = asyncio.create_task(self._fetch(application))
             log.info("telegram_polling", extra={"bot": self._username})
             try:
                 await stop.wait()
             finally:
-                await application.updater.stop()
-                await application.stop()
+                await self._stop(application)
         self.application = None
         if self._memory is not None:
             await self._memory.close()
+
+    async def _fetch(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        offset: int | None = None
+        while True:
+            try:
+                updates = await application.bot.get_updates(
+                    offset=offset, timeout=int(self.poll_timeout_s), allowed_updates=list(ALLOWED_UPDATES)
+                )
+            except TimedOut:
+                continue
+            except TelegramError as exc:
+                log.warning("telegram_poll_failed", extra={"error": type(exc).__name__})
+                await asyncio.sleep(self.backoff_s * 4)
+                continue
+            if not updates:
+                continue
+            rows = [(str(u.update_id), json.dumps(u.to_dict())) for u in updates]
+            try:
+                stored = await asyncio.to_thread(self.app.inbox.accept, CHANNEL, rows)
+            except SQLAlchemyError:
+                # The offset stays: Telegram keeps these updates and sends them again.
+                log.error("telegram_inbox_unavailable", extra={"updates": len(rows)})
+                await asyncio.sleep(1.0)
+                continue
+            for update in updates:
+                if str(update.update_id) in stored:
+                    await application.update_queue.put(update)
+            offset = updates[-1].update_id + 1
 
     def run_polling(self) -> None:
         """Long-poll until Ctrl-C or SIGTERM (blocking)."""
@@ -301,13 +402,25 @@ class TelegramChannel:
             if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
                 return JSONResponse({"error": "bad or missing secret token"}, status_code=403)
             application = self.application
-            if application is None:
+            if application is None or not self.accepting:
                 return JSONResponse({"error": "the Telegram channel is not running"}, status_code=503)
             try:
-                update = Update.de_json(await request.json(), application.bot)
+                body = await request.json()
+                update = Update.de_json(body, application.bot)
+                payload = json.dumps(body)
             except Exception:
                 return JSONResponse({"error": "not a Telegram update"}, status_code=400)
-            await application.update_queue.put(update)
+            try:  # stored before the 200: Telegram does not send it again after that
+                stored = await asyncio.to_thread(
+                    self.app.inbox.accept, CHANNEL, [(str(update.update_id), payload)]
+                )
+            except SQLAlchemyError:
+                log.error("telegram_inbox_unavailable")
+                return JSONResponse({"error": "cannot store the update now; send it again"}, status_code=503)
+            if stored:
+                await application.update_queue.put(update)
+            else:
+                log.info("telegram_duplicate_update", extra={"update_id": update.update_id})
             return JSONResponse({"ok": True})
 
         return router
@@ -320,15 +433,31 @@ class TelegramChannel:
 
     async def _on_update(self, update: Update, _context: Any) -> None:
         assert self._memory is not None  # noqa: S101 - set when the application is built
-        if not await self._memory.first_time("update", str(update.update_id), _KEEP_UPDATE_IDS_S):
-            log.info("telegram_duplicate_update", extra={"update_id": update.update_id})
+        update_id = update.update_id
+        replayed = update_id in self._replayed
+        self._replayed.discard(update_id)
+        fresh = await self._memory.first_time("update", str(update_id), _KEEP_UPDATE_IDS_S)
+        if not fresh and not replayed:
+            log.info("telegram_duplicate_update", extra={"update_id": update_id})
             return
-        if update.callback_query is not None:
-            await self._on_callback(update)
-        elif update.edited_message is not None:
-            await self._on_edit(update.edited_message)
-        elif update.message is not None:
-            await self._on_message(update, update.message)
+        try:
+            if update.callback_query is not None:
+                await self._on_callback(update)
+            elif update.edited_message is not None:
+                await self._on_edit(update.edited_message)
+            elif update.message is not None:
+                await self._on_message(update, update.message)
+        except SQLAlchemyError:
+            log.error("telegram_database_down_update_kept", extra={"update_id": update_id})
+            return  # still "new" in the inbox: answered once the database is back
+        finally:
+            self._sends.pop(update_id, None)
+        status = "parked" if update_id in self._parked else "answered"
+        self._parked.discard(update_id)
+        try:
+            await asyncio.to_thread(self.app.inbox.finish, CHANNEL, str(update_id), status)
+        except SQLAlchemyError:
+            log.warning("telegram_inbox_not_updated", extra={"update_id": update_id})
 
     def _user_id(self, chat: Chat, user: User) -> str:
         # In a group the conversation (a pending choice, a report) belongs to that person in that group.
@@ -459,6 +588,8 @@ class TelegramChannel:
                 lambda: query.get_bot().send_contact(
                     chat.id, phone_number=phone, first_name=name[:64] or phone
                 ),
+                f"{name}: {phone}",
+                chat.id,
             )
             return
         incoming = Incoming(CHANNEL, user_id, payload=payload, lang_hint=hint)
@@ -486,38 +617,65 @@ class TelegramChannel:
 
     # --- outbound -------------------------------------------------------------------------------------
 
-    async def _deliver(self, update_id: int, method: str, call: Callable[[], Awaitable[Any]]) -> bool:
-        """Run one API call; network errors are retried with backoff, and a failure is logged, not raised."""
-        for attempt in range(self.retries + 1):
+    async def _attempt(self, call: Callable[[], Awaitable[Any]]) -> Attempt:
+        """One API call; raises :class:`Transient` only when Telegram cannot have got it."""
+        try:
+            await call()
+        except RetryAfter as exc:  # still rate-limited after the limiter's own retries
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise Transient(Attempt(False, code=429, reason="RetryAfter"), seconds) from exc
+        except (BadRequest, Forbidden, InvalidToken) as exc:  # refused: sending again cannot help
+            return Attempt(False, reason=str(exc)[:200])
+        except NetworkError as exc:  # TimedOut too
+            cause = exc.__cause__
+            if cause is None or isinstance(cause, _NOT_SENT):  # a 5xx answer, or no connection made
+                raise Transient(Attempt(False, reason=type(exc).__name__)) from exc
+            return Attempt(False, reason=type(exc).__name__, maybe_delivered=True)
+        except TelegramError as exc:  # refused (bad request, blocked by the user, bad token)
+            return Attempt(False, reason=str(exc)[:200])
+        return Attempt(True)
+
+    async def _deliver(
+        self,
+        update_id: int,
+        method: str,
+        call: Callable[[], Awaitable[Any]],
+        text: str | None = None,
+        chat_id: int | None = None,
+    ) -> bool:
+        """Run one API call, retried only while nothing was delivered; a failure is logged, not raised.
+
+        A message with ``text`` goes through the outbox (sent at most once, even after a replay), and
+        is kept in the undelivered queue when it cannot be delivered.
+        """
+
+        def run() -> Awaitable[Attempt]:
+            return with_retries(
+                lambda: self._attempt(call), self.retries, self.backoff_s, self.backoff_s * 16
+            )
+
+        if text is None:  # typing indicators and callback answers: nothing to keep
+            result = await run()
+        else:
+            number = self._sends[update_id] = self._sends.get(update_id, 0) + 1
+            result = await deliver_once(self.app.inbox, CHANNEL, f"{CHANNEL}:{update_id}:{number}", run)
+        if result.ok:
+            return True
+        log.warning(
+            "telegram_send_failed", extra={"update_id": update_id, "method": method, "error": result.reason}
+        )
+        if text is not None and chat_id is not None:
+            self._parked.add(update_id)
+            reason = "delivery_unknown" if result.maybe_delivered else f"error:{result.reason}"
+            records = self.app.engine.services.records
+            sender = Sender(user_key(CHANNEL, str(chat_id)), CHANNEL)
             try:
-                await call()
-                return True
-            except (BadRequest, Forbidden, InvalidToken, RetryAfter) as exc:
-                # The request itself is refused (or still rate-limited after the limiter's own retries).
-                log.warning(
-                    "telegram_send_failed",
-                    extra={"update_id": update_id, "method": method, "error": str(exc)},
+                await asyncio.to_thread(
+                    records.add_undelivered, sender, str(chat_id), reason[:40], result.code, text
                 )
-                return False
-            except NetworkError as exc:
-                if attempt == self.retries:
-                    log.warning(
-                        "telegram_send_failed",
-                        extra={
-                            "update_id": update_id,
-                            "method": method,
-                            "error": str(exc),
-                            "attempts": attempt + 1,
-                        },
-                    )
-                    return False
-                await asyncio.sleep(self.backoff_s * 2**attempt)
-            except TelegramError as exc:
-                log.warning(
-                    "telegram_send_failed",
-                    extra={"update_id": update_id, "method": method, "error": str(exc)},
-                )
-                return False
+            except Exception:
+                log.exception("telegram_undelivered_not_recorded", extra={"update_id": update_id})
         return False
 
     async def _send(self, update_id: int, chat: Chat, replies: Sequence[Reply], reply_to: int | None) -> None:
@@ -531,8 +689,8 @@ class TelegramChannel:
         )
         for index, reply in enumerate(replies):
             following = replies[index + 1] if index + 1 < len(replies) else None
-            for method, call in await self._render(bot, chat.id, reply, following, private, quote):
-                await self._deliver(update_id, method, call)
+            for method, call, text in await self._render(bot, chat.id, reply, following, private, quote):
+                await self._deliver(update_id, method, call, text, chat.id)
                 quote = None
 
     async def _render(
@@ -543,8 +701,8 @@ class TelegramChannel:
         following: Reply | None,
         private: bool,
         quote: ReplyParameters | None,
-    ) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
-        calls: list[tuple[str, Callable[[], Awaitable[Any]]]] = []
+    ) -> list[tuple[str, Callable[[], Awaitable[Any]], str]]:
+        calls: list[tuple[str, Callable[[], Awaitable[Any]], str]] = []
 
         def send(text: str, markup: Any, parse_mode: str | None, quoted: ReplyParameters | None) -> Any:
             return lambda: bot.send_message(
@@ -556,7 +714,9 @@ class TelegramChannel:
             for index, chunk in enumerate(chunks):
                 last = index == len(chunks) - 1
                 quoted = quote if not calls else None
-                calls.append(("sendMessage", send(chunk, markup if last else None, parse_mode, quoted)))
+                calls.append(
+                    ("sendMessage", send(chunk, markup if last else None, parse_mode, quoted), chunk)
+                )
 
         if isinstance(reply, PlaceCard):
             text = "\n".join((f"<b>{_escape(reply.title)}</b>", *(_escape(line) for line in reply.lines)))
@@ -600,12 +760,15 @@ class TelegramChannel:
 
     def _pin(
         self, bot: Bot, chat_id: int, lat: float, lon: float, name: str, address: str | None
-    ) -> tuple[str, Callable[[], Awaitable[Any]]]:
+    ) -> tuple[str, Callable[[], Awaitable[Any]], str]:
+        where = f"{name} ({lat:.5f}, {lon:.5f})"
         if address:
-            return "sendVenue", lambda: bot.send_venue(
-                chat_id, latitude=lat, longitude=lon, title=name, address=address
+            return (
+                "sendVenue",
+                lambda: bot.send_venue(chat_id, latitude=lat, longitude=lon, title=name, address=address),
+                where,
             )
-        return "sendLocation", lambda: bot.send_location(chat_id, latitude=lat, longitude=lon)
+        return "sendLocation", lambda: bot.send_location(chat_id, latitude=lat, longitude=lon), where
 
     async def _card_keyboard(self, card: PlaceCard) -> InlineKeyboardMarkup | None:
         main = [b for b in card.buttons if not (b.payload or "").startswith("wrong:")]
