@@ -169,9 +169,9 @@ def dalil_server(
         "DALIL_MODEL_DIR": str(REPO / "models"),
         "DALIL_NOW": NOW,
         "DALIL_LOG_LEVEL": log_level,
-        **(env or {}),
     }
-    full_env.pop("DALIL_REDIS_URL", None)
+    full_env.pop("DALIL_REDIS_URL", None)  # memory state, unless the caller names a Redis
+    full_env.update(env or {})
     configured = ["--config", str(config)] if config is not None else []
     subprocess.run(
         [sys.executable, "-m", "bot.cli", *configured, "kb", "build"],

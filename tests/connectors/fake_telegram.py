@@ -58,6 +58,8 @@ class FakeTelegram:
     pending: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, list[_Failure]] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
+    slow: dict[str, list[float]] = field(default_factory=dict)
+    """Per method, delays to apply *after* a call succeeded (the answer is late, the message went)."""
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_updates: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -76,6 +78,10 @@ class FakeTelegram:
         self.failures.setdefault(method.lower(), []).extend(
             _Failure(status, description, retry_after if status == 429 else None) for _ in range(times)
         )
+
+    def delay(self, method: str, seconds: float, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` ``seconds`` late, after carrying them out."""
+        self.slow.setdefault(method.lower(), []).extend([seconds] * times)
 
     def sent(self, method: str | None = None, chat_id: int | None = None) -> list[Call]:
         """Successful calls, optionally of one method and to one chat."""
@@ -128,6 +134,9 @@ class FakeTelegram:
             return _error(404, "Not Found: method not found")
         result = await handler(params)
         self.calls.append(Call(method, params, ok=True))
+        late = self.slow.get(method.lower())
+        if late:
+            await asyncio.sleep(late.pop(0))
         return JSONResponse({"ok": True, "result": result})
 
     def _bot_user(self) -> dict[str, Any]:

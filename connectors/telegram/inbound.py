@@ -1,0 +1,114 @@
+"""Telegram inbound: the order updates are handled in, whether a group message is for us, commands.
+
+Pure helpers of :class:`connectors.telegram.channel.TelegramChannel`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable
+from dataclasses import replace
+from typing import Any
+
+from telegram import Message, MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.ext import BaseUpdateProcessor
+
+from bot.state import KeyedLocks
+from bot.types import Incoming
+
+__all__ = ["OnePerChat", "addressed", "clean", "from_command", "is_command"]
+
+_DEEP_LINK = re.compile(r"^(place|hours|service)_([A-Za-z0-9][A-Za-z0-9_-]*)$")
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
+
+
+class OnePerChat(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; those of one chat in the order they came.
+
+    Once :attr:`stopping` is set, updates still waiting for their chat's turn are skipped (their ids
+    collected in :attr:`skipped`): they stay in the inbox for the next start, so stopping never waits
+    for a backlog.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks = KeyedLocks()
+        self.stopping = False
+        self.skipped: list[int] = []
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run ``coroutine`` when the update's chat is free (skip it once stopping)."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        async with self._locks.hold(str(chat.id)):
+            if self.stopping and isinstance(update, Update):
+                close = getattr(coroutine, "close", None)
+                if close is not None:
+                    close()
+                self.skipped.append(update.update_id)
+                return
+            await coroutine
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+def addressed(message: Message, username: str, bot_id: int) -> bool:
+    """Whether a message is for us: any private message; in groups, a mention, a reply or our command."""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return True
+    for entity, text in message.parse_entities().items():
+        if entity.type == MessageEntity.MENTION and text[1:].lower() == username:
+            return True
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return True
+        if entity.type == MessageEntity.BOT_COMMAND and text.lower().endswith(f"@{username}"):
+            return True
+    for entity, text in message.parse_caption_entities().items():
+        if entity.type == MessageEntity.MENTION and text[1:].lower() == username:
+            return True
+    return False
+
+
+def clean(username: str, text: str) -> str:
+    """``text`` without our @mention, on one line."""
+    if username:
+        text = re.sub(rf"@{re.escape(username)}\b", "", text, flags=re.IGNORECASE)
+    return " ".join(text.split())
+
+
+def is_command(text: str) -> bool:
+    """Whether ``text`` is a bot command (``/start``, ``/help@bot``, ...)."""
+    return _COMMAND.match(text) is not None
+
+
+def from_command(base: Incoming, text: str, lang: str) -> Incoming:
+    """What a command means, as the message the engine understands (in the person's language)."""
+    match = _COMMAND.match(text)
+    if match is None:
+        return replace(base, text=text)
+    name, argument = match.group(1).lower(), (match.group(3) or "").strip()
+    if name == "start":
+        link = _DEEP_LINK.match(argument)
+        if link:
+            return replace(base, payload=f"{link.group(1)}:{link.group(2)}")
+        return replace(base, text="hello" if lang == "en" else "مرحبا")
+    if name == "help":
+        return replace(base, text="help" if lang == "en" else "مساعدة")
+    if name == "lang":
+        target = argument.lower()[:2] or ("ar" if lang == "en" else "en")
+        return replace(base, text="English please" if target == "en" else "كلمني عربي")
+    if name == "near":
+        if lang == "en":
+            return replace(base, text=f"nearest {argument}" if argument else "nearest places")
+        return replace(base, text=f"أقرب {argument}" if argument else "وش قريب مني")
+    return replace(base, text=text)
