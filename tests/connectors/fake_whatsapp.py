@@ -194,6 +194,8 @@ class FakeGraph:
     token: str = TOKEN
     phone_number_id: str = PHONE_NUMBER_ID
     delay_s: float = 0.0
+    late_s: float = 0.0
+    """How late a successful send is answered, *after* it was carried out (a read timeout's case)."""
     calls: list[Call] = field(default_factory=list)
     missing_media: set[str] = field(default_factory=set)
     """Media ids Graph no longer knows (a webhook's media id expires after 7 days)."""
@@ -306,7 +308,10 @@ class FakeGraph:
         raw = await request.body()
         parsed, body = _parse(raw)
         status, response = await self._handle(request, parsed)
-        return self._answer(request, body, status, response, at)
+        answer = self._answer(request, body, status, response, at)
+        if self.late_s and status == 200 and not (isinstance(parsed, dict) and "status" in parsed):
+            await asyncio.sleep(self.late_s)
+        return answer
 
     def media(self, media_id: str) -> bytes:
         """The bytes this server serves for ``media_id`` (a small fake JPEG, the same every time)."""
