@@ -170,3 +170,23 @@ def test_no_logger_at_any_level_writes_a_secret_or_a_phone_number(monkeypatch: p
     assert "getUpdates" in written  # the rest of the line is still there
     assert "hub.challenge=1" in written
     assert " 200" in written
+
+
+def test_metrics_sum_every_worker_process(tmp_path: Path) -> None:
+    """Two worker processes count turns; one scrape (from either) shows both."""
+    script = (
+        "import sys\n"
+        "from bot.metrics import Metrics\n"
+        "m = Metrics()\n"
+        "m.turns.labels('rest', 'greet').inc(int(sys.argv[1]))\n"
+        "print(m.exposition().decode())\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", script, str(n)], cwd=REPO, env=env, capture_output=True, check=True
+        ).stdout.decode()
+        for n in (3, 4)
+    ]
+    line = next(x for x in outputs[1].splitlines() if x.startswith("dalil_turns_total{"))
+    assert float(line.rsplit(" ", 1)[1]) == 7.0
