@@ -35,15 +35,6 @@ POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/13"
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        text = (task / "children").read_text().split()
-        for child in map(int, text):
-            found += [child, *_children(child)]
-    return found
-
-
 def _rss_mb(pids: list[int]) -> dict[int, float]:
     sizes = {}
     for pid in pids:
@@ -69,13 +60,13 @@ def _run_load(port: int, connections: int, seconds: float, users: int) -> dict[s
     return result
 
 
-def _soak(port: int, server_pid: int | None, args: argparse.Namespace) -> dict[str, Any]:
+def _soak(port: int, local: bool, args: argparse.Namespace) -> dict[str, Any]:
     """Load with ``--soak-users`` senders in slices, sampling the workers' RSS after each."""
     samples: list[dict[str, Any]] = []
     started = time.monotonic()
     while time.monotonic() - started < args.soak_seconds:
         result = _run_load(port, args.connections, args.soak_slice_seconds, args.soak_users)
-        workers = _children(server_pid) if server_pid else []
+        workers = _server_pids(port) if local else []
         samples.append(
             {
                 "at_s": round(time.monotonic() - started),
@@ -132,7 +123,7 @@ def main() -> None:
         _run_load(port, args.connections, args.warmup_seconds, args.users)
         result: dict[str, Any] = {"load": _run_load(port, args.connections, args.seconds, args.users)}
         if args.soak_seconds > 0:
-            result["soak"] = _soak(port, None, args)
+            result["soak"] = _soak(port, False, args)
         print(json.dumps(result, indent=2))
         return
 
@@ -143,29 +134,26 @@ def main() -> None:
             env = {"DALIL_DATABASE_URL": database, "DALIL_REDIS_URL": args.redis}
             command = ["-m", "bot.cli", "serve"]
             with dalil_server(tmp, command, args.workers, env=env) as port:
-                server = _server_pid(port)
                 _run_load(port, args.connections, args.warmup_seconds, args.users)
                 result = {"load": _run_load(port, args.connections, args.seconds, args.users)}
-                result["rss_after_load_mb"] = _rss_mb(_children(server)) if server else {}
+                result["rss_after_load_mb"] = _rss_mb(_server_pids(port))
                 if args.soak_seconds > 0:
-                    result["soak"] = _soak(port, server, args)
+                    result["soak"] = _soak(port, True, args)
     finally:
         _psql(args.postgres, f'drop schema "{schema}" cascade')
         _clear_redis(args.redis)
     print(json.dumps(result, indent=2))
 
 
-def _server_pid(port: int) -> int | None:
-    """The pid of the process listening on ``port`` (uvicorn's supervisor, whose children serve)."""
+def _server_pids(port: int) -> list[int]:
+    """The processes holding the listening socket on ``port``: uvicorn's supervisor and its workers."""
     try:
         out = subprocess.run(
             ["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=False
         )
     except OSError:
-        return None
-    for part in out.stdout.split("pid=")[1:]:
-        return int(part.split(",")[0])
-    return None
+        return []
+    return sorted({int(part.split(",")[0]) for part in out.stdout.split("pid=")[1:]})
 
 
 if __name__ == "__main__":

@@ -104,5 +104,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=log_config(settings.log_level),
         proxy_headers=True,
         timeout_graceful_shutdown=10,
+        # A worker loads the index and the model before it answers the supervisor's pings; on a busy
+        # machine that takes longer than uvicorn's 5 s, and it would be killed and restarted forever.
+        timeout_worker_healthcheck=60,
     )
     return 0

@@ -183,7 +183,7 @@ def test_metrics_sum_every_worker_process(tmp_path: Path) -> None:
     )
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     outputs = [
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - our own script
             [sys.executable, "-c", script, str(n)], cwd=REPO, env=env, capture_output=True, check=True
         ).stdout.decode()
         for n in (3, 4)
