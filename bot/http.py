@@ -55,9 +55,16 @@ def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "wh
     async def flush_counts() -> None:
         await asyncio.to_thread(app.records.flush_asks)
 
+    async def prune_inbox() -> None:
+        try:
+            await asyncio.to_thread(app.inbox.prune)
+        except Exception:  # the channels report an unreachable database themselves
+            log.warning("inbox_not_pruned", exc_info=True)
+
     reloader = Reloader(app)
     api.include_router(admin_router(app, reloader))
     api.router.on_startup.append(reloader.on_sighup())
+    api.router.on_startup.append(prune_inbox)
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -34,10 +34,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 __all__ = ["Inbox", "Pending", "SendState"]
 
@@ -52,7 +54,7 @@ inbox = Table(
     Column("message_id", String(256), nullable=False),
     Column("payload", Text, nullable=False),
     Column("status", String(16), nullable=False, default="new", index=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
     Column("claimed_by", String(32)),
     Column("claimed_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
@@ -100,7 +102,10 @@ class Inbox:
         self.engine = engine
         self.lease_s = lease_s
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
-        metadata.create_all(engine)
+        try:
+            metadata.create_all(engine)
+        except (IntegrityError, ProgrammingError):  # another worker created them at the same moment
+            metadata.create_all(engine)
 
     # --- inbox ----------------------------------------------------------------------------------------
 
@@ -219,6 +224,16 @@ class Inbox:
             for (status,) in conn.execute(query):
                 counted[status] = counted.get(status, 0) + 1
         return counted
+
+    def prune(self, keep: timedelta = timedelta(days=7)) -> int:
+        """Forget finished messages and sends older than ``keep`` (the tables do not grow forever)."""
+        before = datetime.now(UTC) - keep
+        with self.engine.begin() as conn:
+            gone = conn.execute(
+                delete(inbox).where(inbox.c.status != "new", inbox.c.received_at < before)
+            ).rowcount
+            gone += conn.execute(delete(outbox).where(outbox.c.updated_at < before)).rowcount
+        return int(gone)
 
     # --- outbox ---------------------------------------------------------------------------------------
 

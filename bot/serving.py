@@ -85,14 +85,21 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     """Run the HTTP app with uvicorn; makes sure the index and model exist before workers start."""
     import uvicorn
 
+    from bot.inbox import Inbox
+    from bot.records import Records
     from bot.wiring import KnowledgeService, make_parser
 
     problem = database_problem(settings.database_url)
     if problem is not None:
         print(problem, file=sys.stderr)
         return 1
-    store = KnowledgeService(settings).store()
+    knowledge = KnowledgeService(settings)
+    store = knowledge.store()
     make_parser(settings, store)  # trains the model once here, not in every worker
+    # The queues' tables too, so workers starting together do not race to create them.
+    Records(knowledge.engine)
+    Inbox(knowledge.engine)
+    knowledge.engine.dispose()
     _metrics_dir(args.workers)
     uvicorn.run(
         "bot.http:factory",

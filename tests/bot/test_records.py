@@ -53,3 +53,28 @@ def test_counts_survive_a_failed_write(engine: Engine) -> None:
     records.count_ask("al-balad")
     records.flush_asks()
     assert Records(engine).ask_counts() == {"al-balad": 2}
+
+
+def test_the_inbox_dedupes_claims_lapsed_rows_and_prunes_finished_ones(engine: Engine) -> None:
+    from datetime import timedelta
+
+    from bot.inbox import Inbox
+
+    inbox = Inbox(engine, lease_s=3600)
+    assert inbox.accept("whatsapp", [("w1", "{}"), ("w2", "{}"), ("w1", "{}")]) == {"w1", "w2"}
+    assert inbox.accept("whatsapp", [("w1", "{}")]) == set()  # a redelivery is stored once
+    assert inbox.accept("telegram", [("w1", "{}")]) == {"w1"}  # ids are per channel
+    assert inbox.claim("whatsapp", timedelta(hours=24)) == []  # claimed by the process that took them
+    other = Inbox(engine, lease_s=0)  # another process, after the lease
+    assert [p.message_id for p in other.claim("whatsapp", timedelta(hours=24))] == ["w1", "w2"]
+    other.lease_s = 3600
+    assert other.claim("whatsapp", timedelta(hours=24)) == []  # now its own, not twice
+    other.finish("whatsapp", "w1")
+    assert inbox.status("whatsapp", "w1") == "answered"
+    assert inbox.begin_send("whatsapp", "whatsapp:w1:0") is None
+    inbox.end_send("whatsapp:w1:0", "sent", "wamid.X")
+    assert inbox.begin_send("whatsapp", "whatsapp:w1:0") == "sent"
+    assert inbox.begin_send("whatsapp", "whatsapp:w1:1") is None  # never finished: outcome unknown
+    assert inbox.begin_send("whatsapp", "whatsapp:w1:1") == "sending"
+    assert inbox.prune(keep=timedelta(0)) == 1 + 2  # the answered row, both sends; "new" rows stay
+    assert inbox.counts("whatsapp") == {"new": 1}
