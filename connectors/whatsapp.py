@@ -1,29 +1,20 @@
 """The WhatsApp channel: Meta's WhatsApp Business Cloud API, over httpx (no SDK).
 
-Webhook (served by ``dalil serve``): ``GET /webhooks/whatsapp`` answers Meta's verification handshake
-(``hub.verify_token`` must equal ``WHATSAPP_VERIFY_TOKEN``); ``POST /webhooks/whatsapp`` checks
-``X-Hub-Signature-256``, the HMAC-SHA256 of the raw body bytes under ``WHATSAPP_APP_SECRET``, stores
-every message in the durable inbox (:mod:`bot.inbox`), and only then answers 200 and handles the
-messages in the background. When the database cannot take them the answer is 503, so Meta delivers
-them again later. Each message is answered once, by its id (``wamid``): the inbox refuses a second
-copy, and so does the channel memory (in Redis when configured). Messages stored but not answered
-(the process was killed) are answered on the next start, within the 24-hour window.
+Webhook (``dalil serve``; HTTP checks in :mod:`connectors.whatsapp_webhook`): every message of a signed
+``POST /webhooks/whatsapp`` is stored in the inbox (:mod:`bot.inbox`) before the 200, then handled in the
+background; a database that cannot take it means 503 (Meta delivers again). Each ``wamid`` is answered
+once (the inbox, and the channel memory, in Redis when configured); stored but unanswered messages (the
+process was killed) are answered on the next start, within the 24-hour window.
 
-Inbound (:mod:`connectors.whatsapp_inbound`): text; locations; taps on our reply buttons and list rows
-(their ids are our payloads); template quick replies; photos with a caption (for problem reports:
-downloaded at once into ``DALIL_MEDIA_DIR``, since a webhook's media id expires after 7 days); other
-kinds get a short polite answer, and delivery statuses are counted, never answered. The sender is the
-phone number (``wa_id``) or, for people who adopted a WhatsApp username, the business-scoped user id.
+Inbound (:mod:`connectors.whatsapp_inbound`): texts, locations, taps on our buttons and list rows,
+template quick replies, photos for reports; statuses are counted, never answered.
 
-Outbound (:mod:`connectors.whatsapp_render`, sent by :mod:`connectors.whatsapp_api`): each message of
-an answer has a reply id in the outbox, so a replayed message never sends a part twice, and a send that
-may have arrived (a read timeout) is never repeated. Inbound messages are marked read with a typing
-indicator. Outside the 24-hour customer-service window (last inbound message older than 24 hours, or
-Meta's error 131047, synchronous or in a ``failed`` status) the configured re-engagement template
-(``dalil.whatsapp.reengagement_template``) is sent, at most once a day per person, and the answer is
-kept in the ``undelivered`` queue (``dalil undelivered list``); a failed template is never followed by
-another one, so nothing loops. Phone numbers are never logged: logs carry the pseudonymous user key,
-message ids and error codes.
+Outbound (:mod:`connectors.whatsapp_render`, sent by :mod:`connectors.whatsapp_api`): each message has
+a reply id in the outbox, so a replay never sends a part twice and a send that may have arrived (a read
+timeout) is never repeated. Outside the 24-hour window (last message older, or Meta's 131047) the
+re-engagement template (``dalil.whatsapp.reengagement_template``) goes at most once a day per person and
+the answer is kept in ``undelivered``; a failed template is never followed by another. Logs carry the
+pseudonymous user key, message ids and error codes, never phone numbers.
 """
 
 from __future__ import annotations
@@ -31,16 +22,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.background import BackgroundTask
 
@@ -60,9 +48,9 @@ from connectors.whatsapp_inbound import (
     message_from_json,
     read_webhook,
     signature,
+    to_incoming,
 )
 from connectors.whatsapp_render import (
-    KEY_PREFIX,
     MAX_ROW_DESCRIPTION,
     MAX_ROW_TITLE,
     Renderer,
@@ -71,6 +59,7 @@ from connectors.whatsapp_render import (
     plain_message,
     trim,
 )
+from connectors.whatsapp_webhook import read_signed, verify
 
 __all__ = [
     "CHANNEL",
@@ -90,18 +79,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
-SIGNATURE_HEADER = "X-Hub-Signature-256"
-MAX_WEBHOOK_BYTES = 3 * 1024 * 1024
 WINDOW = timedelta(hours=24)
 WINDOW_CLOSED = 131047
 STATUSES = ("sent", "delivered", "read", "failed")
 _KEEP_SEEN_S = 8 * 24 * 3600  # Meta keeps redelivering a failed webhook for days
 _KEEP_INBOUND_S = 2 * 24 * 3600
 _KEEP_SENT_S = 2 * 24 * 3600
-
-
-class _DatabaseDown(Exception):  # noqa: N818 - a signal between two methods of this module
-    """The outbox could not be written, so nothing more of this answer may be sent."""
 
 
 class WhatsAppChannel:
@@ -123,15 +106,10 @@ class WhatsAppChannel:
         max_backoff_s: float = 30.0,
         timeout_s: float = 10.0,
     ) -> None:
-        """Answer through ``app``'s engine; a failed send is tried up to ``retries`` more times.
-
-        Waits double from ``backoff_s`` (from ``pair_backoff_s`` after Meta's per-recipient pair rate
-        limit, which refills in seconds), capped at ``max_backoff_s``, with jitter.
-        """
+        """Answer through ``app``'s engine; the retry policy is :meth:`GraphClient.retry_policy`'s."""
         self.app = app
         self.api = GraphClient(app.settings, self._count, timeout_s)
-        self.api.retries, self.api.backoff_s = retries, backoff_s
-        self.api.pair_backoff_s, self.api.max_backoff_s = pair_backoff_s, max_backoff_s
+        self.api.retry_policy(retries, backoff_s, pair_backoff_s, max_backoff_s)
         self._memory: ChannelMemory | None = None
         self._locks = KeyedLocks()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -145,7 +123,7 @@ class WhatsAppChannel:
     retries = property(lambda self: self.api.retries)
     backoff_s = property(lambda self: self.api.backoff_s, lambda self, v: setattr(self.api, "backoff_s", v))
     pair_backoff_s = property(
-        lambda self: self.api.pair_backoff_s, lambda self, v: setattr(self.api, "pair_backoff_s", v)
+        lambda s: s.api.pair_backoff_s, lambda s, v: setattr(s.api, "pair_backoff_s", v)
     )
 
     def _count(self, outcome: str) -> None:
@@ -246,20 +224,8 @@ class WhatsAppChannel:
         router = APIRouter(tags=["channels"])
 
         @router.get("/webhooks/whatsapp", summary="WhatsApp webhook verification", response_model=None)
-        async def verify(request: Request) -> Response:
-            params = request.query_params
-            expected = self.app.settings.whatsapp_verify_token
-            given = params.get("hub.verify_token", "")
-            challenge = params.get("hub.challenge", "")
-            if (
-                expected is None
-                or params.get("hub.mode") != "subscribe"
-                or not hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
-            ):
-                return JSONResponse({"error": "verification failed"}, status_code=403)
-            if not challenge or len(challenge) > 256 or not challenge.isprintable():
-                return JSONResponse({"error": "missing or malformed hub.challenge"}, status_code=400)
-            return PlainTextResponse(challenge)
+        async def handshake(request: Request) -> Response:
+            return verify(request, self.app.settings)
 
         @router.post("/webhooks/whatsapp", summary="WhatsApp webhook", response_model=None)
         async def webhook(request: Request) -> JSONResponse:
@@ -272,36 +238,10 @@ class WhatsAppChannel:
         if not self.configured:
             metrics.labels(CHANNEL, "not_configured").inc()
             return JSONResponse({"error": "the WhatsApp channel is not configured"}, status_code=404)
-        declared = request.headers.get("content-length", "0")
-        if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-            metrics.labels(CHANNEL, "too_large").inc()
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        received = bytearray()
-        async for chunk in request.stream():  # a chunked body has no length to check first
-            received += chunk
-            if len(received) > MAX_WEBHOOK_BYTES:
-                metrics.labels(CHANNEL, "too_large").inc()
-                return JSONResponse({"error": "body too large"}, status_code=413)
-        raw = bytes(received)
-        given = request.headers.get(SIGNATURE_HEADER)
-        if not given:
-            metrics.labels(CHANNEL, "unsigned").inc()
-            return JSONResponse({"error": f"missing {SIGNATURE_HEADER}"}, status_code=401)
-        secret = self.app.settings.whatsapp_app_secret
-        assert secret is not None  # noqa: S101 - configured
-        if not hmac.compare_digest(
-            given.strip().lower().encode(), signature(secret.get_secret_value(), raw).encode()
-        ):
-            metrics.labels(CHANNEL, "bad_signature").inc()
-            return JSONResponse({"error": "bad signature"}, status_code=403)
-        try:
-            body = json.loads(raw)
-            if not isinstance(body, dict):
-                raise ValueError("not a JSON object")
-            messages, statuses = read_webhook(body, self.app.settings.whatsapp_phone_number_id)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            metrics.labels(CHANNEL, "malformed").inc()
-            return JSONResponse({"error": f"not a WhatsApp webhook: {exc}"[:200]}, status_code=400)
+        read = await read_signed(request, self.app.settings, lambda why: metrics.labels(CHANNEL, why).inc())
+        if isinstance(read, JSONResponse):
+            return read
+        messages, statuses = read
         if not self.accepting:
             metrics.labels(CHANNEL, "stopping").inc()
             return JSONResponse({"error": "shutting down; deliver again"}, status_code=503)
@@ -396,7 +336,7 @@ class WhatsAppChannel:
                 else:
                     replies = await self.app.engine.handle(incoming)
                 outcome = await self.send(message.sender, replies, in_reply_to=message.wamid)
-            except (SQLAlchemyError, _DatabaseDown):
+            except SQLAlchemyError:  # the turn, or the outbox: nothing more of this answer may go
                 # Kept in the inbox (still "new"): answered properly once the database is back.
                 log.error("whatsapp_database_down_message_kept", extra={"wamid": message.wamid})
                 await self._sorry(message.sender, key, hint)
@@ -410,32 +350,13 @@ class WhatsAppChannel:
 
     async def _incoming(self, message: Inbound, hint: str) -> Incoming | str:
         """The engine's ``Incoming`` for ``message``, or the key of a polite text answer."""
-        base = Incoming(
-            CHANNEL, message.sender.id, message_id=message.wamid, timestamp=message.sent_at, lang_hint=hint
+        media_dir = self.app.settings.media_dir / CHANNEL
+        return await to_incoming(
+            message,
+            hint,
+            lambda key: self.memory.get("payload", key),
+            lambda reference: self.api.keep_media(reference, media_dir),
         )
-        if message.kind == "text":
-            return replace(base, text=message.text)
-        if message.kind == "location" and message.location is not None:
-            return replace(base, location=message.location)
-        if message.kind in ("interactive", "button"):
-            payload = message.payload
-            if payload is not None and payload.startswith(KEY_PREFIX):
-                payload = await self.memory.get("payload", payload)
-                if payload is None:
-                    return "button_expired"
-            if payload is None:
-                return replace(base, text=message.text)
-            return replace(base, payload=payload)
-        if message.kind == "image":
-            kept = None
-            if message.attachment:
-                kept = await self.api.keep_media(message.attachment, self.app.settings.media_dir / CHANNEL)
-            return replace(base, attachment=kept or message.attachment, text=message.text)
-        if message.kind == "request_welcome":  # the person opened the chat for the first time
-            return replace(base, text="hello" if hint == "en" else "مرحبا")
-        if message.kind == "contacts":
-            return "contact_ignored"
-        return "unsupported_message"
 
     async def _about_quoted_card(self, key: str, quoted: str) -> None:
         """A reply to one of our place cards is about that place, whatever was discussed since."""
@@ -496,10 +417,7 @@ class WhatsAppChannel:
         """One send, through the outbox when it answers a stored message."""
         if reply_id is None:
             return await self.api.post(body, context)
-        try:
-            return await deliver_once(self.app.inbox, CHANNEL, reply_id, lambda: self.api.post(body, context))
-        except SQLAlchemyError as exc:
-            raise _DatabaseDown from exc
+        return await deliver_once(self.app.inbox, CHANNEL, reply_id, lambda: self.api.post(body, context))
 
     async def send(
         self, recipient: Recipient, replies: Sequence[Reply], in_reply_to: str | None = None

@@ -90,6 +90,16 @@ class GraphClient:
         self.max_backoff_s = 30.0
         self._client: httpx.AsyncClient | None = None
 
+    def retry_policy(
+        self, retries: int, backoff_s: float, pair_backoff_s: float, max_backoff_s: float
+    ) -> None:
+        """Up to ``retries`` more tries; waits double from ``backoff_s``, capped, with jitter.
+
+        After 131056 (Meta's per-recipient pair limit, which refills in seconds) from ``pair_backoff_s``.
+        """
+        self.retries, self.backoff_s = retries, backoff_s
+        self.pair_backoff_s, self.max_backoff_s = pair_backoff_s, max_backoff_s
+
     def http(self) -> httpx.AsyncClient:
         """The connection pool (opened on first use)."""
         if self._client is None:

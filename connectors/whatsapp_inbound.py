@@ -14,12 +14,12 @@ import json
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.types import GeoPoint
+from bot.types import GeoPoint, Incoming
 
 __all__ = [
     "Inbound",
@@ -29,11 +29,13 @@ __all__ = [
     "message_from_json",
     "read_webhook",
     "signature",
+    "to_incoming",
 ]
 
 log = logging.getLogger(__name__)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_KEY_PREFIX = "k:"  # a button id standing for a payload kept server-side
 # Where people write Arabic: calling codes (phone numbers) and ISO countries (business-scoped ids begin
 # with the country, e.g. "SA.1349…"). Everyone else, a visitor, is greeted in English until they write.
 _ARABIC_CALLING_CODES = (
@@ -239,3 +241,40 @@ def message_from_json(raw: str) -> Inbound | None:
         return _inbound(kept["message"], kept.get("contacts") or [])
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+async def to_incoming(
+    message: Inbound,
+    hint: str,
+    lookup_payload: Callable[[str], Awaitable[str | None]],
+    keep_media: Callable[[str], Awaitable[str | None]],
+) -> Incoming | str:
+    """The engine's ``Incoming`` for ``message``, or the key of a polite text answer.
+
+    A tapped button's long payload is looked up with ``lookup_payload`` (its key expired: the
+    ``button_expired`` answer); a photo is kept with ``keep_media`` (where it is, or None).
+    """
+    base = Incoming(
+        "whatsapp", message.sender.id, message_id=message.wamid, timestamp=message.sent_at, lang_hint=hint
+    )
+    if message.kind == "text":
+        return replace(base, text=message.text)
+    if message.kind == "location" and message.location is not None:
+        return replace(base, location=message.location)
+    if message.kind in ("interactive", "button"):
+        payload = message.payload
+        if payload is not None and payload.startswith(_KEY_PREFIX):
+            payload = await lookup_payload(payload)
+            if payload is None:
+                return "button_expired"
+        if payload is None:
+            return replace(base, text=message.text)
+        return replace(base, payload=payload)
+    if message.kind == "image":
+        kept = await keep_media(message.attachment) if message.attachment else None
+        return replace(base, attachment=kept or message.attachment, text=message.text)
+    if message.kind == "request_welcome":  # the person opened the chat for the first time
+        return replace(base, text="hello" if hint == "en" else "مرحبا")
+    if message.kind == "contacts":
+        return "contact_ignored"
+    return "unsupported_message"
