@@ -185,8 +185,12 @@ class RedisStateStore:
     """State in Redis, shared by every worker and process; in this process while Redis is down.
 
     Redis going away never costs a turn: reads and writes fall back to a bounded in-process store (one
-    warning when it happens, one when Redis is back), and :meth:`degraded` says so for ``/readyz``.
+    warning when it happens, one when Redis is back), and :attr:`degraded` says so for ``/readyz``.
+    While degraded, Redis is tried again only every ``RETRY_S`` seconds, so an unreachable host does
+    not add its connect timeout to every turn.
     """
+
+    RETRY_S = 5.0
 
     def __init__(self, url: str, ttl_s: int = DEFAULT_TTL_S, prefix: str = "dalil") -> None:
         """Connect lazily to the Redis at ``url``."""
@@ -198,14 +202,20 @@ class RedisStateStore:
         self._local = KeyedLocks()
         self.fallback = MemoryStateStore(ttl_s)
         self.degraded = False
+        self._retry_at = 0.0
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}:state:{key}"
+
+    def _skip(self) -> bool:
+        """Whether to go straight to the fallback (Redis failed less than ``RETRY_S`` ago)."""
+        return self.degraded and time.monotonic() < self._retry_at
 
     def _down(self, exc: Exception) -> None:
         if not self.degraded:
             log.warning("redis_unreachable_state_in_process", extra={"error": type(exc).__name__})
         self.degraded = True
+        self._retry_at = time.monotonic() + self.RETRY_S
 
     def _up(self) -> None:
         if self.degraded:
@@ -213,6 +223,8 @@ class RedisStateStore:
         self.degraded = False
 
     async def get(self, key: str) -> UserState:  # noqa: D102
+        if self._skip():
+            return await self.fallback.get(key)
         try:
             raw = await self.client.get(self._key(key))
         except (RedisError, OSError) as exc:
@@ -222,6 +234,9 @@ class RedisStateStore:
         return UserState.from_json(raw)
 
     async def put(self, key: str, state: UserState) -> None:  # noqa: D102
+        if self._skip():
+            await self.fallback.put(key, state)
+            return
         try:
             await self.client.set(self._key(key), state.to_json(), ex=self.ttl_s)
         except (RedisError, OSError) as exc:
@@ -236,7 +251,7 @@ class RedisStateStore:
             acquired = False
             lock = self.client.lock(f"{self.prefix}:lock:{key}", timeout=30, blocking_timeout=10)
             try:
-                acquired = await lock.acquire()
+                acquired = False if self._skip() else await lock.acquire()
             except (RedisError, OSError) as exc:  # the in-process lock above still serialises this worker
                 self._down(exc)
             try:

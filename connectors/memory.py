@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from typing import Any
 
 __all__ = ["ChannelMemory", "Recent"]
 
 log = logging.getLogger(__name__)
+
+RETRY_S = 5.0
+"""After Redis fails, it is tried again after this long: an unreachable host costs no time per message."""
 
 
 class Recent:
@@ -48,11 +52,21 @@ class ChannelMemory:
         self.namespace = namespace
         self.limit = limit
         self._local: dict[str, Recent] = {}
+        self._retry_at = 0.0
         self.redis: Any = None
         if redis_url:
             from redis.asyncio import Redis  # only needed when Redis is configured
 
             self.redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+
+    def _shared(self) -> bool:
+        """Whether to use Redis now: configured, and not failed in the last few seconds."""
+        return self.redis is not None and time.monotonic() >= self._retry_at
+
+    def _failed(self, what: str, kind: str) -> None:
+        if time.monotonic() >= self._retry_at:  # one warning per outage window, not one per message
+            log.warning(what, extra={"kind": kind}, exc_info=True)
+        self._retry_at = time.monotonic() + RETRY_S
 
     def _map(self, kind: str) -> Recent:
         return self._local.setdefault(kind, Recent(self.limit))
@@ -66,20 +80,20 @@ class ChannelMemory:
         if local.get(key) == value:
             return
         local.add(key, value)
-        if self.redis is not None:
+        if self._shared():
             try:
                 await self.redis.set(self._key(kind, key), value, ex=ttl_s)
             except Exception:
-                log.warning("channel_memory_not_shared", extra={"kind": kind}, exc_info=True)
+                self._failed("channel_memory_not_shared", kind)
 
     async def get(self, kind: str, key: str) -> str | None:
         """What was remembered under ``key``; this process first, then Redis."""
         found = self._map(kind).get(key)
-        if found is None and self.redis is not None:
+        if found is None and self._shared():
             try:
                 raw = await self.redis.get(self._key(kind, key))
             except Exception:
-                log.warning("channel_memory_lookup_failed", extra={"kind": kind}, exc_info=True)
+                self._failed("channel_memory_lookup_failed", kind)
                 return None
             found = raw.decode() if isinstance(raw, bytes) else raw
             if found is not None:
@@ -90,12 +104,12 @@ class ChannelMemory:
         """Whether ``key`` is new (and mark it seen): atomic across processes with Redis."""
         if not self._map(kind).add(key, ""):
             return False
-        if self.redis is None:
-            return True
+        if not self._shared():
+            return True  # the inbox still dedupes stored messages
         try:
             stored = await self.redis.set(self._key(kind, key), "1", nx=True, ex=ttl_s)
         except Exception:
-            log.warning("channel_dedupe_unavailable", extra={"kind": kind}, exc_info=True)
+            self._failed("channel_dedupe_unavailable", kind)
             return True  # better a rare duplicate than a lost message
         return bool(stored)
 

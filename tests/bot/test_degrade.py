@@ -190,3 +190,24 @@ def test_metrics_sum_every_worker_process(tmp_path: Path) -> None:
     ]
     line = next(x for x in outputs[1].splitlines() if x.startswith("dalil_turns_total{"))
     assert float(line.rsplit(" ", 1)[1]) == 7.0
+
+
+async def test_a_redis_that_hangs_costs_one_timeout_not_one_per_turn(app: App) -> None:
+    import socket
+
+    with socket.socket() as hole:  # accepts connections (the kernel's backlog) and never answers
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        port = hole.getsockname()[1]
+        states = RedisStateStore(f"redis://127.0.0.1:{port}/0", prefix="dalil-hang")
+        engine = Engine(app.engine.services, app.parser, states, app.clock, metrics=app.metrics)
+        web = create_http_app(replace(app, states=states, engine=engine), channels=("rest",))
+        transport = httpx.ASGITransport(app=web)
+        started = time.monotonic()
+        async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
+            for n in range(5):
+                answered = await client.post(REST, json={"sender": f"h{n}", "message": "شكرا"})
+                assert answered.status_code == 200
+        assert time.monotonic() - started < 5  # one 2 s timeout, then the process's own state
+        assert states.degraded
+        await states.close()
