@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--cv", type=int, metavar="K", help="k-fold cross-validation on the training data instead"
     )
+    evaluate.add_argument(
+        "--blind",
+        action="store_true",
+        help="the frozen blind sets instead (data/nlu/blind/<set>/<variety>.yml, or --data FOLDER): "
+        "per set and per variety, entities by span and type",
+    )
     evaluate.add_argument("--json", action="store_true")
 
     commands.add_parser("chat", help="chat with Dalil in the terminal (bundled data, no accounts)")

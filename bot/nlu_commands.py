@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.settings import Settings
 from bot.wiring import KnowledgeService, make_parser, nlu_dir
+from knowledge.store import Store
 from nlu.classifier import train_intent_model
 from nlu.embedded import EmbeddedParser, ensure_model, training_texts
 from nlu.evaluate import cross_validate, evaluate
@@ -17,7 +18,7 @@ from nlu.gazetteer import Gazetteer
 from nlu.training_data import Example, TrainingData, data_files, load_training_data
 from nlu.types import Parse
 
-__all__ = ["evaluate_command", "parse_command", "train_command"]
+__all__ = ["blind_sets", "evaluate_command", "parse_command", "train_command"]
 
 
 def train_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -51,6 +52,8 @@ def evaluate_command(settings: Settings, args: argparse.Namespace) -> int:
             return EmbeddedParser(model, gazetteer, arabizi).parse
 
         report = cross_validate(train.examples, make, folds=args.cv)
+    elif getattr(args, "blind", False):
+        return _blind(settings, store, args)
     else:
         examples = _held_out(settings, args.data)
         if not examples:
@@ -58,6 +61,30 @@ def evaluate_command(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         report = evaluate(make_parser(settings, store).parse, examples)
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.format())
+    return 0
+
+
+def blind_sets(folder: Path) -> dict[str, list[Example]]:
+    """The blind sets under ``folder``: each sub-folder is a set, each file in it a variety."""
+    return {
+        sub.name: load_training_data(data_files(sub)).examples
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir())
+        if data_files(sub)
+    }
+
+
+def _blind(settings: Settings, store: Store, args: argparse.Namespace) -> int:
+    sets = blind_sets(args.data or nlu_dir(settings) / "blind")
+    if not any(sets.values()):
+        print("no blind sets found", file=sys.stderr)
+        return 1
+    parse = make_parser(settings, store).parse
+    reports = {name: evaluate(parse, examples, entity_match="span") for name, examples in sets.items()}
+    if args.json:
+        print(json.dumps({k: r.to_dict() for k, r in reports.items()}, ensure_ascii=False, indent=2))
+        return 0
+    for name, report in reports.items():
+        print(f"=== blind set {name} ===\n{report.format()}\n")
     return 0
 
 

@@ -18,17 +18,18 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from nlu.normalize import arabizi_fold, fold
+from nlu.openset import OUT_OF_SCOPE, CurvePoint, decide, fit_threshold, open_set_curve
 
 __all__ = ["FEATURIZER_VERSION", "IntentModel", "feature_text", "train_intent_model"]
 
-FEATURIZER_VERSION = "5"
+FEATURIZER_VERSION = "6"
 _REPLACED = frozenset({"place", "district"})
 CHAR_NGRAMS = (2, 5)
 WORD_NGRAMS = (1, 2)
@@ -89,6 +90,10 @@ class IntentModel:
     intercept: npt.NDArray[np.float64]
     temperature: float
     digest: str
+    oos_threshold: float = 0.0
+    """Below this probability the best intent gives way to ``out_of_scope`` (see :mod:`nlu.openset`)."""
+    validation_curve: list[dict[str, float]] = field(default_factory=list)
+    """The OOS-recall / in-scope-accuracy curve the threshold was chosen on (out-of-fold predictions)."""
 
     def _features(self, text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         indices: list[int] = []
@@ -126,6 +131,10 @@ class IntentModel:
         order = np.argsort(-probs)
         return [(self.classes[i], float(probs[i])) for i in order]
 
+    def decide(self, text: str) -> list[tuple[str, float]]:
+        """:meth:`predict` with the open-set decision applied: unsure means ``out_of_scope``."""
+        return decide(self.predict(text), self.oos_threshold)
+
     def save(self, path: Path) -> None:
         """Write the model as one ``.npz`` file (arrays plus JSON metadata)."""
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,6 +145,8 @@ class IntentModel:
             "temperature": self.temperature,
             "digest": self.digest,
             "featurizer": FEATURIZER_VERSION,
+            "oos_threshold": self.oos_threshold,
+            "validation_curve": self.validation_curve,
         }
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(
@@ -161,6 +172,8 @@ class IntentModel:
                 intercept=data["intercept"].astype(np.float64),
                 temperature=float(meta["temperature"]),
                 digest=str(meta["digest"]),
+                oos_threshold=float(meta.get("oos_threshold", 0.0)),
+                validation_curve=list(meta.get("validation_curve", [])),
             )
 
 
@@ -177,18 +190,34 @@ def _fit_temperature(logits: npt.NDArray[np.float64], labels: npt.NDArray[np.int
     return best_t
 
 
+def _softmax(logits: npt.NDArray[np.float64], temperature: float) -> npt.NDArray[np.float64]:
+    scaled = logits / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    probs: npt.NDArray[np.float64] = np.exp(scaled)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs
+
+
 def train_intent_model(
-    texts: Sequence[str], labels: Sequence[str], digest: str, c: float = 1.0, seed: int = 0
+    texts: Sequence[str],
+    labels: Sequence[str],
+    digest: str,
+    c: float = 1.0,
+    seed: int = 0,
+    groups: Sequence[str] | None = None,
 ) -> IntentModel:
-    """Fit the model on featurised ``texts`` (see :func:`feature_text`) and calibrate its confidence.
+    """Fit the model on featurised ``texts`` (see :func:`feature_text`), calibrate it, tune its open set.
 
     Calibration: the temperature of the softmax is fitted on 5-fold cross-validated decision values,
-    so a confidence of 0.8 means right about 80 % of the time on unseen phrasing.
+    so a confidence of 0.8 means right about 80 % of the time on unseen phrasing. The same out-of-fold
+    probabilities choose the open-set threshold (:mod:`nlu.openset`). With ``groups`` (one name per
+    example), examples of a group stay in one fold: out-of-scope domains are then held out whole, so
+    the threshold is tuned on topics the fold's model never saw, as in the open world.
     """
     # scikit-learn is imported here only: serving never needs it.
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
     from sklearn.svm import LinearSVC
 
     char = TfidfVectorizer(
@@ -207,16 +236,27 @@ def train_intent_model(
     classifier.fit(features, labels)
     classes = [str(x) for x in classifier.classes_]
     label_idx = np.asarray([classes.index(x) for x in labels], dtype=np.int64)
-    min_count = min(Counter(labels).values())
-    folds = StratifiedKFold(n_splits=max(2, min(5, min_count)), shuffle=True, random_state=seed)
-    held_out = cross_val_predict(
-        LinearSVC(C=c, random_state=seed),
-        features,
-        labels,
-        cv=folds,
-        method="decision_function",
+    splits = max(2, min(5, min(Counter(labels).values())))
+    folds: StratifiedKFold | StratifiedGroupKFold = (
+        StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=seed)
+        if groups is not None
+        else StratifiedKFold(n_splits=splits, shuffle=True, random_state=seed)
     )
-    temperature = _fit_temperature(np.asarray(held_out, dtype=np.float64), label_idx)
+    held_out = np.asarray(
+        cross_val_predict(
+            LinearSVC(C=c, random_state=seed),
+            features,
+            labels,
+            cv=folds,
+            groups=list(groups) if groups is not None else None,
+            method="decision_function",
+        ),
+        dtype=np.float64,
+    )
+    temperature = _fit_temperature(held_out, label_idx)
+    curve: list[CurvePoint] = []
+    if OUT_OF_SCOPE in classes:
+        curve = open_set_curve(_softmax(held_out, temperature), label_idx, classes.index(OUT_OF_SCOPE))
     idf = np.concatenate([char.idf_, word.idf_]).astype(np.float64)
     return IntentModel(
         classes=classes,
@@ -227,4 +267,6 @@ def train_intent_model(
         intercept=classifier.intercept_.astype(np.float64),
         temperature=temperature,
         digest=digest,
+        oos_threshold=fit_threshold(curve) if curve else 0.0,
+        validation_curve=[p.to_dict() for p in curve],
     )

@@ -99,13 +99,22 @@ def ensure_model(
     if path.exists() and not force:
         return TrainedModel(IntentModel.load(path), path, False, time.perf_counter() - start)
     texts, labels = training_texts(data, gazetteer)
-    model = train_intent_model(texts, labels, digest=path.stem, c=C)
+    groups = [e.group for e in data.examples]
+    model = train_intent_model(texts, labels, digest=path.stem, c=C, groups=groups)
     model.save(path)
     for old in model_dir.glob("intent-*.npz"):
         if old != path:
             old.unlink(missing_ok=True)
     seconds = time.perf_counter() - start
-    log.info("nlu_trained", extra={"examples": len(texts), "seconds": round(seconds, 2), "model": path.name})
+    log.info(
+        "nlu_trained",
+        extra={
+            "examples": len(texts),
+            "seconds": round(seconds, 2),
+            "model": path.name,
+            "oos_threshold": model.oos_threshold,
+        },
+    )
     return TrainedModel(model, path, True, seconds)
 
 
@@ -139,6 +148,6 @@ class EmbeddedParser:
             score = IntentScore(intent, 1.0)
             return Parse(text, score, (score,), (), "ar" if lang is None else lang)  # type: ignore[arg-type]
         entities: list[Entity] = self.gazetteer.extract(norm)
-        ranking = self.model.predict(feature_text(head, [(e.start, e.end, e.entity) for e in entities]))
+        ranking = self.model.decide(feature_text(head, [(e.start, e.end, e.entity) for e in entities]))
         scores = tuple(IntentScore(name, confidence) for name, confidence in ranking[:10])
         return Parse(text, scores[0], scores, tuple(entities), "ar" if lang is None else lang)  # type: ignore[arg-type]

@@ -21,6 +21,8 @@ from ruamel.yaml.error import MarkedYAMLError
 
 __all__ = ["Annotation", "Example", "TrainingData", "data_files", "load_training_data", "parse_example"]
 
+GROUP_LINES = 25
+"""Consecutive examples of a block that form one validation group."""
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]\[]+)\](?:\((?P<short>[^)(]+)\)|(?P<json>\{[^{}]*\}))")
 
 
@@ -42,6 +44,9 @@ class Example:
     intent: str
     entities: tuple[Annotation, ...] = ()
     source: str = ""
+    group: str = ""
+    """Neighbouring lines of one block (``file#block/chunk``): paraphrases of each other, or one
+    out-of-scope domain. Validation keeps a group on one side, so it measures unseen phrasing."""
 
 
 @dataclass
@@ -139,8 +144,9 @@ def load_training_data(paths: Iterable[Path]) -> TrainingData:
                     except (ValueError, json.JSONDecodeError) as exc:
                         data.problems.append(f"{path}:{line + offset + 2}: {exc}")
                         continue
+                    group = f"{path.name}#{index}/{offset // GROUP_LINES}"
                     data.examples.append(
-                        Example(plain, str(block["intent"]), entities, f"{path}:{line + offset + 2}")
+                        Example(plain, str(block["intent"]), entities, f"{path}:{line + offset + 2}", group)
                     )
             elif "synonym" in block:
                 for text in examples:

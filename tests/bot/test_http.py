@@ -59,7 +59,7 @@ def _assert_rest_shape(messages: Any, sender: str) -> None:
 @pytest.mark.parametrize(
     ("text", "intent", "entity", "lang"),
     [
-        ("وين نافورة الملك فهد", "find_place", "place", "ar"),
+        ("وين نافورة الملك فهد", "directions", "place", "ar"),
         ("where is king fahd fountain", None, "place", "en"),
         ("مرحبا", "greet", None, "ar"),
     ],

@@ -48,8 +48,8 @@ def _valid(result: Parse, text: str) -> None:
     ("text", "intent", "place"),
     [
         ("متى يسكر رد سي مول", "opening_hours", "red-sea-mall"),
-        ("وين نافورة الملك فهد؟", "find_place", "king-fahd-fountain"),
-        ("feen nafourat al malik fahad", "find_place", "king-fahd-fountain"),
+        ("وين نافورة الملك فهد؟", "directions", "king-fahd-fountain"),
+        ("feen nafourat al malik fahad", "directions", "king-fahd-fountain"),
         ("what's the phone number of king faisal specialist hospital", "contact_info", None),
         ("ابغى اقرب صيدلية", "nearest_place", None),
         ("how do I get to al balad", "directions", "al-balad"),

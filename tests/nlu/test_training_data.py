@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nlu.training_data import Annotation, load_training_data, parse_example
+from nlu.training_data import Annotation, data_files, load_training_data, parse_example
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,12 @@ def test_bundled_training_data_meets_the_bar() -> None:
     seen = {" ".join(e.text.casefold().split()) for e in train.examples}
     overlap = [e.text for e in test.examples if " ".join(e.text.casefold().split()) in seen]
     assert overlap == [], "held-out examples must not repeat training examples"
+
+
+def test_training_never_reads_the_held_out_or_blind_sets() -> None:
+    root = Path(__file__).parents[2] / "data" / "nlu"
+    files = data_files(root)
+    assert files, "training files expected"
+    assert all(path.parent == root for path in files)
+    assert (root / "blind").is_dir()
+    assert not any("blind" in path.parts or "test" in path.parts for path in files)
