@@ -24,12 +24,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from nlu.arabizi import to_arabic
 from nlu.normalize import arabizi_fold, fold
 from nlu.openset import OUT_OF_SCOPE, CurvePoint, decide, fit_threshold, open_set_curve
 
 __all__ = ["FEATURIZER_VERSION", "IntentModel", "feature_text", "train_intent_model"]
 
-FEATURIZER_VERSION = "6"
+FEATURIZER_VERSION = "7"
 _REPLACED = frozenset({"place", "district"})
 CHAR_NGRAMS = (2, 5)
 WORD_NGRAMS = (1, 2)
@@ -38,8 +39,12 @@ _WHITESPACE = re.compile(r"\s\s+")
 _PLACEHOLDER = "__{}__"
 
 
-def feature_text(text: str, spans: Sequence[tuple[int, int, str]] = ()) -> str:
-    """The text the model sees: names replaced by their type, kinds tagged with theirs, then folded."""
+def feature_text(text: str, spans: Sequence[tuple[int, int, str]] = (), arabizi: bool = False) -> str:
+    """The text the model sees: names replaced by their type, kinds tagged with theirs, then folded.
+
+    For an Arabizi message (``arabizi``), its transliteration into Arabic script follows, so it shares
+    features with the Arabic training examples (:mod:`nlu.arabizi`).
+    """
     out, position = [], 0
     for start, end, entity in sorted(spans):
         if start < position:
@@ -49,7 +54,10 @@ def feature_text(text: str, spans: Sequence[tuple[int, int, str]] = ()) -> str:
         out.append(f" {_PLACEHOLDER.format(entity)} {kept} ")
         position = end
     out.append(text[position:])
-    return arabizi_fold(fold("".join(out)))
+    masked = fold("".join(out))
+    if arabizi:
+        return f"{arabizi_fold(masked)} {fold(to_arabic(masked))}"
+    return arabizi_fold(masked)
 
 
 def _char_wb(text: str, low: int, high: int) -> list[str]:

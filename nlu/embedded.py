@@ -11,24 +11,38 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.store import Store
+from nlu.augment import variants
 from nlu.classifier import FEATURIZER_VERSION, IntentModel, feature_text, train_intent_model
 from nlu.gazetteer import Gazetteer
 from nlu.normalize import fold, normalize, script
 from nlu.training_data import TrainingData, data_files, load_training_data
 from nlu.types import Entity, IntentScore, Parse
 
-__all__ = ["EmbeddedParser", "TrainedModel", "detect_lang", "ensure_model", "model_path"]
+__all__ = [
+    "AUGMENT",
+    "EmbeddedParser",
+    "TrainedModel",
+    "detect_lang",
+    "ensure_model",
+    "is_arabizi",
+    "model_path",
+    "training_set",
+    "training_texts",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_CHARS = 2_000
 """Longer messages are read up to here: nobody asks a city guide a question longer than that."""
 C = 1.0
+AUGMENT: tuple[str, ...] = ("typo", "arabizi")
+"""Robustness variants (:mod:`nlu.augment`) added to the training data, for a share of the examples."""
+AUGMENT_SHARE = 0.5
 _LETTERS = re.compile(r"[^\W\d_]")
 _ARABIZI_DIGIT = re.compile(r"[a-z][2356789]|[2356789][a-z]")
 _WORD = re.compile(r"[a-z0-9']+")
@@ -54,27 +68,46 @@ def detect_lang(text: str, arabizi_words: frozenset[str] = frozenset()) -> str |
     return "ar" if (hits and hits * 3 >= len(words)) or hits >= 2 else "en"
 
 
+def is_arabizi(text: str, arabizi_words: frozenset[str] = frozenset()) -> bool:
+    """Arabic written in Latin letters: Latin script that :func:`detect_lang` reads as Arabic."""
+    return script(text) == "en" and detect_lang(text, arabizi_words) == "ar"
+
+
 def model_path(model_dir: Path, data: TrainingData, gazetteer: Gazetteer | None = None) -> Path:
     """Where the model for this training data (and these entity names) lives."""
     names = gazetteer.digest if gazetteer is not None else "-"
-    digest = hashlib.sha256(f"{data.digest}|{names}|{FEATURIZER_VERSION}|C={C}".encode()).hexdigest()[:20]
+    recipe = f"{data.digest}|{names}|{FEATURIZER_VERSION}|C={C}|augment={','.join(AUGMENT)}@{AUGMENT_SHARE}"
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:20]
     return model_dir / f"intent-{digest}.npz"
 
 
 def training_texts(data: TrainingData, gazetteer: Gazetteer | None = None) -> tuple[list[str], list[str]]:
-    """The featurised texts and labels of ``data``.
+    """The featurised texts and labels of ``data`` (no augmentation; see :func:`training_set`)."""
+    texts, labels, _groups = training_set(data, gazetteer, augment=())
+    return texts, labels
+
+
+def training_set(
+    data: TrainingData,
+    gazetteer: Gazetteer | None = None,
+    augment: Sequence[str] = AUGMENT,
+    share: float = AUGMENT_SHARE,
+) -> tuple[list[str], list[str], list[str]]:
+    """The featurised texts, labels and validation groups of ``data`` plus its robustness variants.
 
     With a gazetteer, the entities it finds are marked as they will be when serving (spurious ones
     included), plus the annotated ones it misses: the model learns from what it will really see.
     """
+    examples = list(data.examples) + (variants(data.examples, augment, share=share) if augment else [])
+    arabizi_words = frozenset(fold(w) for w in data.lookups.get("arabizi_marker", ()))
     texts = []
-    for example in data.examples:
+    for example in examples:
         spans = [(a.start, a.end, a.entity) for a in example.entities]
         if gazetteer is not None:
             found = [(e.start, e.end, e.entity) for e in gazetteer.extract(normalize(example.text))]
             spans = found + [s for s in spans if not any(s[0] < f[1] and f[0] < s[1] for f in found)]
-        texts.append(feature_text(example.text, spans))
-    return texts, [e.intent for e in data.examples]
+        texts.append(feature_text(example.text, spans, is_arabizi(example.text, arabizi_words)))
+    return texts, [e.intent for e in examples], [e.group for e in examples]
 
 
 @dataclass(frozen=True)
@@ -98,8 +131,7 @@ def ensure_model(
     start = time.perf_counter()
     if path.exists() and not force:
         return TrainedModel(IntentModel.load(path), path, False, time.perf_counter() - start)
-    texts, labels = training_texts(data, gazetteer)
-    groups = [e.group for e in data.examples]
+    texts, labels, groups = training_set(data, gazetteer)
     model = train_intent_model(texts, labels, digest=path.stem, c=C, groups=groups)
     model.save(path)
     for old in model_dir.glob("intent-*.npz"):
@@ -148,6 +180,8 @@ class EmbeddedParser:
             score = IntentScore(intent, 1.0)
             return Parse(text, score, (score,), (), "ar" if lang is None else lang)  # type: ignore[arg-type]
         entities: list[Entity] = self.gazetteer.extract(norm)
-        ranking = self.model.decide(feature_text(head, [(e.start, e.end, e.entity) for e in entities]))
+        spans = [(e.start, e.end, e.entity) for e in entities]
+        arabizi = lang == "ar" and script(head) == "en"
+        ranking = self.model.decide(feature_text(head, spans, arabizi))
         scores = tuple(IntentScore(name, confidence) for name, confidence in ranking[:10])
         return Parse(text, scores[0], scores, tuple(entities), "ar" if lang is None else lang)  # type: ignore[arg-type]
