@@ -18,6 +18,7 @@ from pathlib import Path
 from knowledge.store import Store
 from nlu.augment import variants
 from nlu.classifier import FEATURIZER_VERSION, IntentModel, feature_text, train_intent_model
+from nlu.clauses import pick_clause
 from nlu.gazetteer import Gazetteer
 from nlu.normalize import fold, normalize, script
 from nlu.training_data import TrainingData, data_files, load_training_data
@@ -182,6 +183,11 @@ class EmbeddedParser:
         entities: list[Entity] = self.gazetteer.extract(norm)
         spans = [(e.start, e.end, e.entity) for e in entities]
         arabizi = lang == "ar" and script(head) == "en"
-        ranking = self.model.decide(feature_text(head, spans, arabizi))
+
+        def classify(start: int, end: int) -> list[tuple[str, float]]:
+            inside = [(s - start, e - start, kind) for s, e, kind in spans if start <= s and e <= end]
+            return self.model.decide(feature_text(head[start:end], inside, arabizi))
+
+        ranking = pick_clause(head, classify) or classify(0, len(head))
         scores = tuple(IntentScore(name, confidence) for name, confidence in ranking[:10])
         return Parse(text, scores[0], scores, tuple(entities), "ar" if lang is None else lang)  # type: ignore[arg-type]

@@ -59,6 +59,26 @@ _TIME = re.compile(
     re.IGNORECASE,
 )
 
+# Greetings, blessings and set phrases, in folded form: no entity is read inside them, so "ورحمة" in
+# "السلام عليكم ورحمة الله" is not the district Al-Rahmah, nor "السلامة" in "مع السلامة" As-Salamah.
+_SET_PHRASE = re.compile(
+    r"(?<![^\W_])(?:"
+    r"(?:و)?(?:عليكم )?السلام(?: عليكم)?(?: و ?رحمه الله)?(?: و ?بركاته)?"
+    r"|و ?رحمه الله(?: و ?بركاته)?|(?:الله )?يرحم(?:ه|ها|ك|هم)?(?: الله)?|رحمه الله|رحمها الله"
+    r"|(?:الحمد لله )?(?:مع|علي|ع) السلامه|بالسلامه|(?:الله )?يسلم(?:ك|كم)?|سلامات"
+    r"|(?:صباح|مساء|مسا) (?:الخير|النور|الورد|الفل|الياسمين)"
+    r"|(?:ان|اذا) شاء الله|ما شاء الله|الحمد لله|بسم الله|سبحان الله|تبارك الله|باذن الله|لا اله الا الله"
+    r"|(?:الله )?يعطيك(?:م)? (?:العافيه|الصحه)|(?:الله )?يعافيك(?:م)?|جزاك(?:م)? الله خير(?:ا)?"
+    r"|الله يجزاك(?:م)? (?:ب)?(?:ال)?خير|بارك الله فيك(?:م)?|(?:الله )?يحفظك(?:م)?|(?:في|ف) امان الله"
+    r"|(?:الله )?(?:يحييك|حياك|يخليك|يسعدك|يوفقك)(?:م)?(?: الله)?"
+    r"|in ?sha ?allah|insha'?allah|inshalla|mashallah|masha'?allah|alhamdulill?ah|bismillah"
+    r"|(?:wa )?ra[7h]mat ?(?:u|o)?llah(?: wa ?barakatu[h]?)?"
+    r"|(?:as|al|el)? ?salamu? (?:alaikum|alaykum|3alaykum|3alaikum)"
+    r"|ma3a? ?(?:al|el|l|as)?[ -]?salama[h]?|ma3 ?(?:al|el)?salama[h]?"
+    r")(?![^\W_])",
+    re.IGNORECASE,
+)
+
 
 @dataclass(frozen=True)
 class GazetteerEntry:
@@ -122,7 +142,8 @@ class Gazetteer:
         self.fuzzy_cutoff = fuzzy_cutoff
         self._cache: dict[str, tuple[str, float] | None] = {}
         listing = "\n".join(f"{' '.join(k)}\t{e.entity}\t{e.value}" for k, e in sorted(self.phrases.items()))
-        self.digest = hashlib.sha256(f"{_TIME.pattern}\n{listing}".encode()).hexdigest()[:16]
+        patterns = f"{_TIME.pattern}\n{_SET_PHRASE.pattern}"
+        self.digest = hashlib.sha256(f"{patterns}\n{listing}".encode()).hexdigest()[:16]
         """Identifies what this gazetteer finds (models trained with it are named by it)."""
 
     @classmethod
@@ -217,6 +238,7 @@ class Gazetteer:
                 Entity("time", norm.original[start:end], start, end, norm.original[start:end], 1.0, "regex")
             )
             taken.append((match.start(), match.end()))
+        taken += [(m.start(), m.end()) for m in _SET_PHRASE.finditer(norm.text)]
 
         tokens: list[tuple[str, float, int, int]] = []
         for match in _TOKEN.finditer(norm.text):

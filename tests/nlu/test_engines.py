@@ -217,3 +217,55 @@ def test_rasa_backend_down_or_garbled_is_a_clear_error(rasa_url: str) -> None:
 def test_unknown_engine_is_named(store: Store, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown NLU engine 'diet'"):
         make_parser("diet", EngineConfig(store, tmp_path, tmp_path))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ليش فيه سحوبات عشوائية بتطبيقي؟",
+        "كم الساعة الحين؟",
+        "ما هي عاصمة أستراليا؟",
+        "my bank app is charging me twice",
+        "who won the league this year",
+    ],
+)
+def test_the_open_world_is_out_of_scope(parser: EmbeddedParser, text: str) -> None:
+    result = parser.parse(text)
+    assert result.intent.name == "out_of_scope"
+    assert result.intent.confidence >= 0.45  # the bot's threshold: answered as out of scope, with buttons
+
+
+def test_an_unsure_reading_becomes_out_of_scope(parser: EmbeddedParser) -> None:
+    threshold = parser.model.oos_threshold
+    assert 0.0 < threshold < 1.0
+    for text in ("الساعة كم في طوكيو", "xkcd 927", "رايح البحر بكرة مع الشباب"):
+        result = parser.parse(text)
+        if result.intent.name != "out_of_scope":
+            assert result.intent.confidence >= threshold
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "entities"),
+    [
+        ("السلام عليكم، ابي اقرب صراف", "nearest_place", [("category", "bank")]),
+        (
+            "امس رحت الكورنيش مع العيال وكان الجو حلو بس المواقف زحمة. المهم، متى يسكر رد سي مول؟",
+            "opening_hours",
+            [("place", "jeddah-corniche"), ("category", "parking"), ("place", "red-sea-mall")],
+        ),
+        (
+            "hi dalil! I'm visiting next week with my family. where is al balad?",
+            "directions",
+            [("place", "al-balad")],
+        ),
+        ("thanks a lot, that helped", "thanks", []),
+        ("السلام عليكم ورحمة الله وبركاته", "greet", []),
+    ],
+)
+def test_the_question_clause_decides_and_entities_come_from_the_whole_message(
+    parser: EmbeddedParser, text: str, intent: str, entities: list[tuple[str, str]]
+) -> None:
+    result = parser.parse(text)
+    _valid(result, text)
+    assert result.intent.name == intent
+    assert [(e.entity, e.value) for e in result.entities if e.entity != "time"] == entities

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from knowledge.loader import load_knowledge
@@ -11,11 +13,19 @@ from nlu.normalize import fold, normalize
 from nlu.types import Entity
 from tests.knowledge.conftest import write_data
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture(scope="module")
 def gazetteer(tmp_path_factory: pytest.TempPathFactory) -> Gazetteer:
     data = write_data(tmp_path_factory.mktemp("gaz"))
     return Gazetteer.from_store(Store.from_knowledge(load_knowledge(data).kb, fold))
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Gazetteer:
+    """The gazetteer of Dalil's own knowledge base (its districts include Ar-Rahmah, As-Salamah, An-Nur)."""
+    return Gazetteer.from_store(Store.from_knowledge(load_knowledge(REPO / "data").kb, fold))
 
 
 def extract(gazetteer: Gazetteer, text: str) -> list[Entity]:
@@ -79,3 +89,28 @@ def test_typo_gets_lower_confidence(gazetteer: Gazetteer) -> None:
 def test_time_phrases(gazetteer: Gazetteer, text: str, surfaces: list[str]) -> None:
     found = [e for e in extract(gazetteer, text) if e.entity == "time"]
     assert [text[e.start : e.end] for e in found] == surfaces
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "السلام عليكم ورحمة الله وبركاته",
+        "وعليكم السلام ورحمه الله",
+        "مع السلامة",
+        "الحمد لله على السلامة",
+        "مساء النور",
+        "إن شاء الله",
+        "الله يعطيك العافية",
+        "ma3 elsalamah",
+    ],
+)
+def test_no_entity_inside_greetings_and_set_phrases(bundled: Gazetteer, text: str) -> None:
+    assert bundled.extract(normalize(text)) == []
+
+
+def test_set_phrases_leave_the_real_entities_of_a_message(bundled: Gazetteer) -> None:
+    found = bundled.extract(normalize("السلام عليكم ورحمة الله، ابي اقرب صراف في الرحمة"))
+    assert [(e.entity, e.value, e.text) for e in found] == [
+        ("category", "bank", "صراف"),
+        ("district", "ar-rahmah", "الرحمة"),
+    ]
