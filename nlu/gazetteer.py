@@ -26,6 +26,7 @@ _TOKEN = re.compile(r"[^\W_]+")
 _AR_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
 _LATIN_PREFIXES = ("al", "el")
 _DROP = frozenset({"al", "el", "il", "the", "ال"})
+_LATIN_ARTICLES = frozenset({"al", "el"})
 _PRIORITY = {"place": 4, "service": 3, "district": 2, "category": 1}
 _CACHE_LIMIT = 50_000
 _SINGLE_WORD_FUZZY = 0.9
@@ -241,12 +242,16 @@ class Gazetteer:
         taken += [(m.start(), m.end()) for m in _SET_PHRASE.finditer(norm.text)]
 
         tokens: list[tuple[str, float, int, int]] = []
+        articles: dict[int, int] = {}
+        """token start → start of a Latin article right before it ("al balad" is named with its "al")"""
         for match in _TOKEN.finditer(norm.text):
             if any(s <= match.start() < e for s, e in taken):
                 tokens.append(("", 0.0, match.start(), match.end()))
                 continue
             word = match.group()
             if word in _DROP:
+                if word in _LATIN_ARTICLES:
+                    articles[match.end()] = match.start()
                 continue  # "al" / "the" between words does not break a name
             canon = self._canon(_bare(word)) or (self._canon(word) if _bare(word) != word else None)
             tokens.append(
@@ -268,7 +273,10 @@ class Gazetteer:
                 confidence = min(t[1] for t in window) / 100.0
                 if n == 1 and confidence < _SINGLE_WORD_FUZZY:
                     continue  # a one-word name near another word ("دولار"/"دوار") is that other word
-                start, end = norm.span(window[0][2], window[-1][3])
+                first = window[0][2]
+                before = norm.text[:first].rstrip(" -")
+                first = articles.get(len(before), first) if len(before) < first else first
+                start, end = norm.span(first, window[-1][3])
                 surface = norm.original[start:end]
                 found.append(Entity(entry.entity, entry.value, start, end, surface, confidence))
                 i += n
