@@ -44,7 +44,11 @@ C = 1.0
 AUGMENT: tuple[str, ...] = ("typo", "arabizi")
 """Robustness variants (:mod:`nlu.augment`) added to the training data, for a share of the examples."""
 AUGMENT_SHARE = 0.5
+OUT_OF_SCOPE_SENTENCE_WORDS = 4
+"""An out-of-scope message this long is a sentence about something else: its entities are dropped.
+A shorter one keeps them: a bare "رد سي مول" or "صيدلية" answers the bot's own question."""
 _LETTERS = re.compile(r"[^\W\d_]")
+_WORDS = re.compile(r"[^\W_]+")
 _ARABIZI_DIGIT = re.compile(r"[a-z][2356789]|[2356789][a-z]")
 _WORD = re.compile(r"[a-z0-9']+")
 _EMOJI_INTENTS = {"👋": "greet", "🙏": "thanks", "👍": "affirm", "👎": "deny", "❤️": "thanks", "🌹": "thanks"}
@@ -189,5 +193,7 @@ class EmbeddedParser:
             return self.model.decide(feature_text(head[start:end], inside, arabizi))
 
         ranking = pick_clause(head, classify) or classify(0, len(head))
+        if ranking[0][0] == "out_of_scope" and len(_WORDS.findall(norm.text)) >= OUT_OF_SCOPE_SENTENCE_WORDS:
+            entities = []  # "ليش البنك خصم مني مرتين" mentions a bank; it asks nothing of a city guide
         scores = tuple(IntentScore(name, confidence) for name, confidence in ranking[:10])
         return Parse(text, scores[0], scores, tuple(entities), "ar" if lang is None else lang)  # type: ignore[arg-type]

@@ -43,7 +43,7 @@ _PARTS = (
     r"|بالليل|الليل|ليلا|في الليل|am|pm|a\.m\.|p\.m\.)"
 )
 _TIME = re.compile(
-    r"(?<![^\W_])(?:"
+    r"(?<![^\W_]|')(?:"  # not inside a word, nor after an Arabizi apostrophe ("ma6'3am" is مطعم)
     # a clock time needs a cue: "الساعة ٩", "at 9", "9:30", "9 pm", "٩ الليل" (a bare "1" is a number)
     r"(?:(?:الساعه |at )\d{1,2}(?:[:.]\d{2})?|\d{1,2}[:.]\d{2}|\d{1,2}(?= ?" + _PARTS + r"))"
     r"(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?"
