@@ -111,7 +111,9 @@ async def test_lang_switch_and_blank_lines(console_app: App) -> None:
     # Blank lines are skipped without an answer: the next prompt follows at once.
     assert screens[2] == ""
     assert screens[3] == ""
-    assert screens[4].startswith("King Fahd")
+    # "where is <named place>" is directions (DESIGN.md's intent boundaries): the place on the map
+    assert "King Fahd's Fountain" in screens[4]
+    assert "google.com/maps" in screens[4]
 
 
 @pytest.mark.parametrize("command", ["/quit", "/exit", "/q"])

@@ -97,7 +97,7 @@ async def test_parse_accepts_rasa_extras(client: httpx.AsyncClient) -> None:
 
 
 async def test_rest_answers_a_place_question_with_a_card(client: httpx.AsyncClient) -> None:
-    response = await client.post(REST, json={"sender": "widget-1", "message": "وين نافورة الملك فهد"})
+    response = await client.post(REST, json={"sender": "widget-1", "message": "وش تعرف عن نافورة الملك فهد"})
     assert response.status_code == 200
     messages = response.json()
     _assert_rest_shape(messages, "widget-1")

@@ -36,7 +36,7 @@ def _buttons(call: Any) -> list[dict[str, Any]]:
 
 async def test_arabic_question_gets_place_card_and_venue(polling: Polling) -> None:
     api = polling.api
-    api.push(polling.updates.message("وين روشان مول"))
+    api.push(polling.updates.message("وش تعرف عن روشان مول"))
     (card,) = await api.wait_sent("sendMessage")
     (venue,) = await api.wait_sent("sendVenue")
     assert card.params["parse_mode"] == "HTML"
@@ -154,7 +154,7 @@ async def test_commands_help_lang_and_near(polling: Polling) -> None:
 async def test_group_answers_only_when_mentioned_or_replied_to(polling: Polling) -> None:
     api, updates = polling.api, polling.updates
     api.push(updates.message("وين رد سي مول", chat_id=GROUP, user_id=7))
-    mention = f"@{BOT_USERNAME} وين روشان مول"
+    mention = f"@{BOT_USERNAME} وش تعرف عن روشان مول"
     entities = [{"type": "mention", "offset": 0, "length": len(BOT_USERNAME) + 1}]
     api.push(updates.message(mention, chat_id=GROUP, user_id=7, entities=entities))
     (card,) = await api.wait_sent("sendMessage", chat_id=GROUP)

@@ -189,7 +189,7 @@ async def test_arabic_arrives_escaped_and_the_signature_is_checked_over_the_raw_
 
 
 async def test_arabic_question_gets_a_card_with_buttons_and_a_location_pin(wa: Harness) -> None:
-    payload = wa.hooks.text("وين روشان مول")
+    payload = wa.hooks.text("وش تعرف عن روشان مول")
     response = await wa.deliver(payload)
     assert response.status_code == 200
     await wa.settle()
@@ -240,9 +240,9 @@ async def test_button_reply_gets_the_follow_up_question(wa: Harness) -> None:
 
 
 async def test_replying_to_an_earlier_card_asks_about_that_place(wa: Harness) -> None:
-    await wa.deliver(wa.hooks.text("وين روشان مول"))
+    await wa.deliver(wa.hooks.text("وش تعرف عن روشان مول"))
     (roshan,) = await wa.api.wait_sent("interactive")
-    await wa.deliver(wa.hooks.text("وين رد سي مول"))
+    await wa.deliver(wa.hooks.text("وش تعرف عن رد سي مول"))
     await wa.api.wait_sent("interactive", 2)
     question = wa.hooks.text("كم رقمهم؟")
     question["entry"][0]["changes"][0]["value"]["messages"][0]["context"] = {
@@ -463,7 +463,7 @@ async def test_refused_message_is_not_retried(wa: Harness) -> None:
 @pytest.mark.reengagement_template("dalil_reengage")
 async def test_outside_the_window_the_template_is_sent_once(wa: Harness) -> None:
     wa.api.fail(131047, times=1, kind="interactive")
-    await wa.deliver(wa.hooks.text("وين روشان مول"))
+    await wa.deliver(wa.hooks.text("وش تعرف عن روشان مول"))
     await wa.settle()
     (template,) = wa.api.sent("template")
     assert template.body["template"] == {"name": "dalil_reengage", "language": {"code": "ar"}}
