@@ -32,6 +32,8 @@ __all__ = ["FEATURIZER_VERSION", "IntentModel", "feature_text", "train_intent_mo
 
 FEATURIZER_VERSION = "7"
 _REPLACED = frozenset({"place", "district"})
+CV_FOLDS = 3
+"""Folds of the cross-validation that calibrates confidence and tunes the open set."""
 CHAR_NGRAMS = (2, 5)
 WORD_NGRAMS = (1, 2)
 _WORD_TOKEN = re.compile(r"(?u)\b\w+\b")
@@ -216,7 +218,7 @@ def train_intent_model(
 ) -> IntentModel:
     """Fit the model on featurised ``texts`` (see :func:`feature_text`), calibrate it, tune its open set.
 
-    Calibration: the temperature of the softmax is fitted on 5-fold cross-validated decision values,
+    Calibration: the temperature of the softmax is fitted on cross-validated decision values (CV_FOLDS),
     so a confidence of 0.8 means right about 80 % of the time on unseen phrasing. The same out-of-fold
     probabilities choose the open-set threshold (:mod:`nlu.openset`). With ``groups`` (one name per
     example), examples of a group stay in one fold: out-of-scope domains are then held out whole, so
@@ -244,7 +246,7 @@ def train_intent_model(
     classifier.fit(features, labels)
     classes = [str(x) for x in classifier.classes_]
     label_idx = np.asarray([classes.index(x) for x in labels], dtype=np.int64)
-    splits = max(2, min(5, min(Counter(labels).values())))
+    splits = max(2, min(CV_FOLDS, min(Counter(labels).values())))
     folds: StratifiedKFold | StratifiedGroupKFold = (
         StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=seed)
         if groups is not None
