@@ -168,7 +168,8 @@ def test_nearest_pharmacy_from_fake_overpass_through_to_the_answer(
     assert code == 0, err
     entities = json.loads(out)["entities"]
     assert {"entity": "place", "value": "osm-node-990000001"}.items() <= entities[0].items()
-    code, out, err = dalil(capsys, "ask", "وين صيدلية الخيال التجريبية", "--json")
+    # "where is <named place>" is directions (DESIGN.md); the card is what "what about <place>" answers
+    code, out, err = dalil(capsys, "ask", "وش تعرف عن صيدلية الخيال التجريبية", "--json")
     assert code == 0, err
     card = next(r for r in json.loads(out) if r["kind"] == "place_card")
     assert card["place_id"] == "osm-node-990000001"
