@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.engine import Engine
 from bot.inbox import Inbox
+from bot.lexicon import Lexicon
 from bot.metrics import Metrics
 from bot.records import Records
 from bot.settings import Settings
@@ -93,7 +94,15 @@ def build_app(settings: Settings, states: StateStore | None = None) -> App:
     if states is None:
         states = RedisStateStore(settings.redis_url) if settings.redis_url else MemoryStateStore()
     clock = make_clock(settings)
-    services = Services(store, records, texts, settings.confidence_threshold)
+    services = Services(
+        store,
+        records,
+        texts,
+        settings.confidence_threshold,
+        location_max_age_s=settings.location_max_age_s,
+        lexicon=Lexicon.load(settings.data_dir / "dialogue.yml"),
+        handoff_max_s=settings.handoff_max_s,
+    )
     metrics = Metrics()
     engine = Engine(services, parser, states, clock, metrics=metrics)
     inbox = Inbox(knowledge.engine, lease_s=settings.inbox_lease_s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
+from urllib.parse import quote_plus
 
 from bot.texts import Texts, eastern_digits, isolate
 from bot.types import Button, GeoPoint, PlaceCard
@@ -12,7 +13,7 @@ from knowledge.opendata import LAYERS
 from knowledge.schema import Place
 from knowledge.store import Store
 
-__all__ = ["Formatter", "map_urls"]
+__all__ = ["Formatter", "map_search_url", "map_urls"]
 
 CLOSING_SOON = timedelta(minutes=45)
 
@@ -22,6 +23,11 @@ def map_urls(lat: float, lon: float) -> tuple[str, str]:
     google = f"https://www.google.com/maps/search/?api=1&query={lat:.6f}%2C{lon:.6f}"
     osm = f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=17/{lat:.6f}/{lon:.6f}"
     return google, osm
+
+
+def map_search_url(name: str) -> str:
+    """A Google Maps search for a place by name in Jeddah (when no exact pin is on file)."""
+    return f"https://www.google.com/maps/search/?api=1&query={quote_plus(f'{name} Jeddah')}"
 
 
 class Formatter:
@@ -179,6 +185,10 @@ class Formatter:
             lines.append(self.t("card_map", url=google))
             buttons.append(Button(self.t("button_map"), url=google))
             location = GeoPoint(place.location.lat, place.location.lon)
+        else:
+            search = map_search_url(self.name(place) if self.lang == "ar" else place.name.en)
+            lines.append(self.t("card_map_search", url=search))
+            buttons.append(Button(self.t("button_map"), url=search))
         if hours.known:
             buttons.append(Button(self.t("button_hours"), payload=f"hours:{place.id}"))
         buttons.append(Button(self.t("button_wrong"), payload=f"wrong:{place.id}"))

@@ -12,7 +12,7 @@ from typing import Any
 from bot.app import build_app, load_channel
 from bot.records import Records
 from bot.settings import Settings
-from bot.state import MemoryStateStore
+from bot.file_state import FileStateStore
 from bot.types import GeoPoint, Incoming, reply_to_dict
 from bot.wiring import KnowledgeService
 
@@ -30,7 +30,10 @@ def ask(settings: Settings, args: argparse.Namespace) -> int:
     """One turn; prints the replies (as JSON with --json)."""
     if args.at:
         settings = settings.model_copy(update={"now": datetime.fromisoformat(args.at)})
-    app = build_app(settings, states=MemoryStateStore())
+    # Each run is a new process: the conversation (location, open question, language) lives on disk,
+    # or in Redis when one is configured, so a follow-up with the same --user continues it.
+    states = None if settings.redis_url else FileStateStore(settings.state_dir)
+    app = build_app(settings, states=states)
     location = GeoPoint(args.lat, args.lon) if args.lat is not None and args.lon is not None else None
     incoming = Incoming("cli", args.user, text=args.text, location=location, lang_hint=args.lang)
     replies = asyncio.run(app.engine.handle(incoming))

@@ -13,13 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from bot.decide import decide, read_message
 from bot.handlers import conversation, places, services
 from bot.metrics import Metrics
 from bot.records import Sender
 from bot.state import StateStore, UserState, user_key
 from bot.turn import Handler, Services, Turn
 from bot.types import Incoming, Reply
-from nlu.types import Entity, IntentScore, Parse, Parser
+from nlu.types import Entity, Parse, Parser
 
 __all__ = ["HANDLERS", "Engine"]
 
@@ -35,6 +36,7 @@ HANDLERS: Mapping[str, Handler] = {
     "change_language": conversation.change_language,
     "out_of_scope": conversation.out_of_scope,
     "human_handoff": conversation.human_handoff,
+    "frustration": conversation.frustration,
     "feedback_wrong_info": conversation.feedback_wrong_info,
     "place_info": places.place_info,
     "opening_hours": places.opening_hours,
@@ -57,6 +59,8 @@ FOLLOW_UP_CONFIDENCE = 0.25
 """A place intent this sure is taken when the conversation is already about a place."""
 _EASTERN = re.compile(r"[٠-٩۰-۹]")
 _WESTERN = re.compile(r"[0-9]")
+_LATIN = re.compile(r"[A-Za-z]")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
 _CHOICE_NUMBER = re.compile(r"^\s*([0-9٠-٩]{1,2})\s*$")
 
 
@@ -109,28 +113,28 @@ class Engine:
 
     def _answer(self, incoming: Incoming, state: UserState, key: str) -> tuple[list[Reply], str]:
         sender = Sender(key, incoming.channel)
-        if state.handoff and not self._handoff_released(state):
-            if incoming.text or incoming.location or incoming.attachment:
-                self.services.records.add_handoff_message(
-                    state.handoff_ref or "", incoming.text or "(location/photo)"
-                )
-            return [], "paused_for_handoff"
-        released = state.handoff
-        if released:
-            state.handoff, state.handoff_ref = False, None
-        text = incoming.text.strip()
+        now = self.clock()
         if incoming.payload and incoming.payload.startswith("say:"):
-            text = incoming.payload[4:]
-            incoming = replace(incoming, text=text, payload=None)
-        parse = self.parser.parse(text) if text else Parse("", IntentScore("out_of_scope", 0.0), (), (), "ar")
-        lang = self._language(incoming, parse, state)
-        turn = Turn(incoming, parse, state, lang, self.clock(), self.services, sender)
-        replies: list[Reply] = [turn.text("handoff_released")] if released else []
-        replies += self._route(turn)
+            incoming = replace(incoming, text=incoming.payload[4:], payload=None)
+        released: str | None = None
+        if state.handoff:
+            waiting = conversation.while_handed_off(self.services, incoming, state, now)
+            if waiting.answer is not None:
+                return waiting.answer, "paused_for_handoff"
+            released = waiting.released_key
+        reading = read_message(self.services.lexicon, self.parser, incoming.text.strip())
+        incoming = replace(incoming, text=reading.question)
+        lang = self._language(incoming, reading.parse, state)
+        turn = Turn(incoming, reading.parse, state, lang, now, self.services, sender, story=reading.story)
+        replies: list[Reply] = [turn.text(released)] if released else []
+        answer = self._route(turn)
+        greeting = conversation.brief_greeting(turn, reading.greeting) if reading.greeting else None
+        if greeting is not None and turn.intent not in ("greet", "help"):
+            replies.append(greeting)
+        replies += answer
+        if turn.intent not in ("", "out_of_scope", "frustration", "thanks", "greet"):
+            state.last_intent = turn.intent  # a stray "thanks" does not end a run of searches
         return replies, turn.intent or "none"
-
-    def _handoff_released(self, state: UserState) -> bool:
-        return state.handoff_ref is None or not self.services.records.handoff_open(state.handoff_ref)
 
     def _language(self, incoming: Incoming, parse: Parse, state: UserState) -> str:
         if _EASTERN.search(incoming.text):
@@ -140,6 +144,11 @@ class Engine:
         if state.lang_locked and state.lang:
             return state.lang
         detected = parse.lang if parse.text and any(ch.isalpha() for ch in parse.text) else None
+        latin = bool(_LATIN.search(parse.text)) and not _ARABIC.search(parse.text)
+        if detected == "ar" and latin:
+            state.arabizi = True  # Arabic in Latin letters: answered in Arabic from now on
+        elif detected == "en" and state.arabizi:
+            detected = "ar"
         lang = (
             detected
             or state.lang
@@ -188,6 +197,17 @@ class Engine:
             intent = str(pending.get("intent", "place_info"))
         if kind == "nearest" and intent == "out_of_scope" and turn.parse.first("category"):
             intent = "nearest_place"
+        searching = intent in ("find_place", "nearest_place", "out_of_scope")
+        if kind == "nearest" and searching and turn.parse.first("district") and not turn.parse.first("place"):
+            # "search from a district instead": the kind we were asked for, in that district
+            category = pending.get("category")
+            if category and not turn.parse.first("category"):
+                turn.parse = replace(
+                    turn.parse,
+                    entities=(*turn.parse.entities, Entity("category", str(category), 0, 0, "", 1.0)),
+                )
+            intent = "find_place"
+        intent = decide(turn, intent)
         if intent not in ("affirm", "deny", "thanks", "greet"):
             state.pending = None
         turn.intent = intent

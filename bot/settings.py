@@ -35,9 +35,15 @@ class Settings(BaseModel):
     nlu_engine: Literal["embedded", "rasa"] = "embedded"
     rasa_url: str = "http://127.0.0.1:5005"
     model_dir: Path = Path("models")
+    state_dir: Path = Path("var/state")
+    """Where ``dalil ask`` keeps conversations between runs (``DALIL_STATE_DIR``; Redis wins if set)."""
     media_dir: Path = Path("var/media")
     """Where photos people send (for reports) are kept, when the channel's copy expires (WhatsApp)."""
     confidence_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
+    location_max_age_s: float = Field(default=3600.0, gt=0)
+    """How long a shared location is used for later "nearest" questions (``DALIL_LOCATION_MAX_AGE_S``)."""
+    handoff_max_s: float = Field(default=1800.0, gt=0)
+    """A hand-off nobody picked up releases itself after this long (``DALIL_HANDOFF_MAX_S``)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     now: datetime | None = None
     """Pinned clock (``DALIL_NOW``) for tests and demos."""
@@ -95,6 +101,8 @@ class Settings(BaseModel):
                     "rasa_url": nlu.get("rasa_url"),
                     "model_dir": nlu.get("model_dir"),
                     "confidence_threshold": nlu.get("confidence_threshold"),
+                    "location_max_age_s": (section.get("dialogue") or {}).get("location_max_age_s"),
+                    "handoff_max_s": (section.get("dialogue") or {}).get("handoff_max_s"),
                     "whatsapp_reengagement_template": whatsapp.get("reengagement_template"),
                     "whatsapp_template_language": whatsapp.get("template_language"),
                     "whatsapp_send_rate_per_s": whatsapp.get("send_rate_per_s"),
@@ -124,8 +132,11 @@ _ENV = {
     "rasa_url": "DALIL_RASA_URL",
     "model_dir": "DALIL_MODEL_DIR",
     "media_dir": "DALIL_MEDIA_DIR",
+    "state_dir": "DALIL_STATE_DIR",
     "log_level": "DALIL_LOG_LEVEL",
     "now": "DALIL_NOW",
+    "location_max_age_s": "DALIL_LOCATION_MAX_AGE_S",
+    "handoff_max_s": "DALIL_HANDOFF_MAX_S",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
     "telegram_api_base_url": "TELEGRAM_API_BASE_URL",
     "telegram_webhook_secret": "TELEGRAM_WEBHOOK_SECRET",

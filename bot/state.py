@@ -52,6 +52,12 @@ class UserState:
     """An open question: disambiguation options, a nearest search waiting for a location, a report draft."""
     handoff: bool = False
     handoff_ref: str | None = None
+    handoff_at: float | None = None
+    """Unix time the hand-off began (it releases itself after ``Services.handoff_max_s``)."""
+    arabizi: bool = False
+    """The person writes Arabic in Latin letters, so answers are in Arabic."""
+    last_intent: str | None = None
+    """What the previous turn was answered as (a bare "and a pharmacy?" follows a nearest search)."""
     location: list[float] | None = None
     """[lat, lon, unix time shared]."""
     turns: int = 0

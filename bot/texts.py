@@ -20,12 +20,17 @@ FSI = "\u2068"
 PDI = "\u2069"
 _EASTERN = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 _NEEDS_ISOLATION = re.compile(r"[A-Za-z0-9+@/]")
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://|www\.", re.IGNORECASE)
 LANGS = ("ar", "en")
 
 
 def isolate(value: str) -> str:
-    """Wrap ``value`` in a first-strong isolate when it holds Latin letters, digits or URL/phone signs."""
-    if not value or not _NEEDS_ISOLATION.search(value) or value.startswith(FSI):
+    """Wrap ``value`` in a first-strong isolate when it holds Latin letters, digits or phone signs.
+
+    A URL is never wrapped (nor is text holding one): the marks would become part of the link when it is
+    copied or tapped, and a URL alone on its line displays correctly anyway.
+    """
+    if not value or not _NEEDS_ISOLATION.search(value) or value.startswith(FSI) or _URL.search(value):
         return value
     return f"{FSI}{value}{PDI}"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.cards import Formatter
+from bot.lexicon import Lexicon
 from bot.records import Records, Sender
 from bot.state import UserState
 from bot.texts import Texts
@@ -26,7 +27,11 @@ class Services:
     records: Records
     texts: Texts
     confidence_threshold: float = 0.45
-    location_max_age_s: float = 30 * 60
+    location_max_age_s: float = 60 * 60
+    """A shared location is used for this long (later "nearest" questions and follow-ups)."""
+    lexicon: Lexicon = field(default_factory=Lexicon)
+    handoff_max_s: float = 30 * 60
+    """A hand-off nobody picked up releases itself after this long."""
 
 
 @dataclass
@@ -42,6 +47,10 @@ class Turn:
     sender: Sender
     intent: str = ""
     """The intent this turn was routed to (for metrics and logs)."""
+    story: str = ""
+    outing: bool = False
+    """The person asks where to go out (with family), not for one kind of place."""
+    """The whole message when only its question clause was parsed (a long message), else ""."""
     fmt: Formatter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
-from bot.turn import Turn
-from bot.types import HandoffNotice, Reply
+from bot.lexicon import words
+from bot.state import UserState
+from bot.turn import Services, Turn
+from bot.types import Button, HandoffNotice, Incoming, QuickButtons, Reply, TextReply
 
 __all__ = [
+    "HandoffWait",
     "affirm",
+    "brief_greeting",
     "change_language",
     "deny",
     "feedback_wrong_info",
+    "frustration",
     "goodbye",
     "greet",
     "help_",
@@ -19,6 +26,7 @@ __all__ = [
     "out_of_scope",
     "record_feedback",
     "thanks",
+    "while_handed_off",
 ]
 
 _TO_ENGLISH = re.compile(r"english|انجليزي|إنجليزي|انقليزي|انقلش|انجلش|inglizi|engl", re.IGNORECASE)
@@ -82,12 +90,88 @@ def out_of_scope(turn: Turn) -> list[Reply]:
 
 
 def human_handoff(turn: Turn) -> list[Reply]:
-    """Ask a person to take over and pause automatic answers."""
+    """Ask a person to take over; answers pause until they reply, the person cancels, or time runs out."""
     ref = turn.services.records.add_handoff(turn.sender, turn.incoming.user_id, turn.incoming.text)
     turn.state.handoff = True
     turn.state.handoff_ref = ref
+    turn.state.handoff_at = turn.now.timestamp()
     turn.state.pending = None
-    return [HandoffNotice(turn.t("handoff_started", ref=ref), ref)]
+    minutes = round(turn.services.handoff_max_s / 60)
+    return [HandoffNotice(turn.t("handoff_started", ref=ref, minutes=minutes), ref)]
+
+
+def frustration(turn: Turn) -> list[Reply]:
+    """An apology and a way forward (help, or a person), not a hand-off the person did not ask for."""
+    buttons = (
+        Button(turn.t("button_help"), payload=f"say:{turn.t('say_help')}"),
+        Button(turn.t("button_person"), payload=f"say:{turn.t('say_person')}"),
+    )
+    return [QuickButtons(turn.t("frustration"), buttons)]
+
+
+def brief_greeting(turn: Turn, greeting: str) -> Reply | None:
+    """A short greeting back when a message opened with one and went on to ask something."""
+    said = {s.word for s in words(greeting)}
+    if said & {"السلام", "سلام", "salam", "assalamu", "assalam"}:
+        key = "greet_brief_salam"
+    elif said & {"مساء", "evening"}:
+        key = "greet_brief_evening"
+    elif said & {"صباح", "morning"}:
+        key = "greet_brief_morning"
+    elif said & {
+        "مرحبا",
+        "هلا",
+        "اهلا",
+        "اهلين",
+        "مرحبتين",
+        "hello",
+        "hi",
+        "hey",
+        "marhaba",
+        "hala",
+        "ahlan",
+    }:
+        key = "greet_brief"
+    else:
+        return None  # "please", "excuse me": a courtesy, not a greeting to answer
+    return turn.text(key)
+
+
+@dataclass(frozen=True)
+class HandoffWait:
+    """What happens to a message while a person is to take over."""
+
+    answer: list[Reply] | None = None
+    """Replies that end the turn (an acknowledgement, a cancel); None: answer the message normally."""
+    released_key: str | None = None
+    """The hand-off just ended (by staff or by time): say so with this response key, then answer."""
+
+
+def while_handed_off(services: Services, incoming: Incoming, state: UserState, now: datetime) -> HandoffWait:
+    """Never silent: acknowledge while waiting, release on "cancel" or after ``handoff_max_s``."""
+    ref = state.handoff_ref or ""
+    lang = state.lang or "ar"
+
+    def release() -> None:
+        state.handoff, state.handoff_ref, state.handoff_at = False, None, None
+
+    if not ref or not services.records.handoff_open(ref):
+        release()
+        return HandoffWait(released_key="handoff_released")
+    if incoming.text and services.lexicon.only_cancel(incoming.text):
+        services.records.release_handoff(ref)
+        release()
+        return HandoffWait(answer=[TextReply(services.texts.get(lang, "handoff_cancelled"))])
+    started = state.handoff_at if state.handoff_at is not None else now.timestamp()
+    if now.timestamp() - started > services.handoff_max_s:
+        services.records.release_handoff(ref)
+        release()
+        return HandoffWait(released_key="handoff_timed_out")
+    if incoming.text or incoming.location or incoming.attachment:
+        services.records.add_handoff_message(ref, incoming.text or "(location/photo)")
+    cancel = services.texts.get(lang, "button_cancel_handoff")
+    button = Button(cancel, payload=f"say:{services.texts.get(lang, 'say_cancel')}")
+    return HandoffWait(answer=[QuickButtons(services.texts.get(lang, "handoff_waiting", ref=ref), (button,))])
 
 
 def record_feedback(turn: Turn, place_id: str | None, text: str) -> list[Reply]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.cards import map_search_url, map_urls
+from bot.handlers.filters import Filtered, apply_filters, operating
 from bot.turn import Turn
 from bot.types import Button, Choice, Choices, LocationPin, QuickButtons, Reply, RequestLocation, TextReply
 from bot.when import When, resolve_when
@@ -27,12 +29,31 @@ CLOSE_MATCH = 4.0
 """Search hits this close to the best one make the question ambiguous."""
 
 
+def _labels(turn: Turn, places: list[Place]) -> list[str]:
+    """Distinct labels: a name shared by several places gets its district (or kind) added."""
+    names = [turn.fmt.name(p) for p in places]
+    labels = []
+    for place, name in zip(places, names, strict=True):
+        if names.count(name) > 1:
+            extra = turn.fmt.district(place) or _category_name(turn, place.primary_category, False)
+            name = f"{name} ({extra})" if extra and extra not in name else name
+        labels.append(name)
+    return [f"{label} ({i})" if labels.count(label) > 1 else label for i, label in enumerate(labels, 1)]
+
+
 def _choice_list(turn: Turn, places: list[Place], text: str, intent: str) -> Choices:
+    places = places[:10]
     turn.state.pending = {"kind": "choose_place", "intent": intent, "options": [p.id for p in places]}
     options = tuple(
-        Choice(turn.fmt.name(p)[:72], f"place:{p.id}", turn.fmt.district(p) or None) for p in places[:10]
+        Choice(label[:72], f"place:{p.id}", _distinct(turn.fmt.district(p), label))
+        for p, label in zip(places, _labels(turn, places), strict=True)
     )
     return Choices(text, options, turn.t("choose_prompt"))
+
+
+def _distinct(description: str | None, title: str) -> str | None:
+    """A row's description, left out when it only repeats the title."""
+    return description if description and description not in title else None
 
 
 def resolve_place(turn: Turn, intent: str) -> Place | list[Reply]:
@@ -112,9 +133,15 @@ def opening_hours(turn: Turn) -> list[Reply]:
     closure = turn.fmt.closure(place)
     if closure is not None:
         return [_details(turn, place, f"{name}: {closure}")]
-    if not hours.known:
-        return [_details(turn, place, turn.t("hours_unknown", name=name))]
     when = resolve_when([e.text for e in turn.parse.entities if e.entity == "time"], turn.now)
+    if not hours.known:
+        if when.ramadan:
+            text = turn.t("ramadan_no_hours_at_all", name=name)
+        elif when.explicit and (when.at is None or when.at != turn.now):
+            text = turn.t("hours_unknown_when", name=name, when=_when_label(turn, when, when.at))
+        else:
+            text = turn.t("hours_unknown", name=name)
+        return [_reach(turn, place, text)]
     if when.ramadan and when.at is None:
         start, _end = next_ramadan(turn.now.date())
         ramadan_day = hours.day(max(start, turn.now.date()))
@@ -164,8 +191,25 @@ def week_hours(turn: Turn, place: Place) -> list[Reply]:
     return [TextReply("\n".join(lines))]
 
 
+def _reach(turn: Turn, place: Place, text: str) -> QuickButtons:
+    """``text`` with the ways to find out more: call, website, map (what is on file)."""
+    buttons: list[Button] = []
+    if place.phones:
+        buttons.append(Button(turn.t("button_call"), phone=place.phones[0]))
+    if place.website:
+        buttons.append(Button(turn.t("button_website"), url=place.website))
+    buttons.append(Button(turn.t("button_map"), url=_map_url(turn, place)))
+    return QuickButtons(text, tuple(buttons[:3]))
+
+
+def _map_url(turn: Turn, place: Place) -> str:
+    if place.location is not None:
+        return map_urls(place.location.lat, place.location.lon)[0]
+    return map_search_url(place.name.en if turn.lang == "en" else place.name.ar)
+
+
 def contact_info(turn: Turn) -> list[Reply]:
-    """Phone, website and email, only what is on file."""
+    """Phone, website and email on file; else the service that answers for it; else what there is."""
     place = _with_place(turn, "contact_info")
     if not isinstance(place, Place):
         return place
@@ -173,38 +217,68 @@ def contact_info(turn: Turn) -> list[Reply]:
     lines = []
     if place.phones:
         lines.append(turn.t("contact_phone", name=name, phones=" / ".join(place.phones)))
+    related = _related_service(turn, place) if not place.phones else None
+    if related is not None:
+        lines.append(related[0])
     if place.website:
         lines.append(turn.t("contact_website", name=name, website=place.website))
     if place.email:
         lines.append(turn.t("contact_email", email=place.email))
-    if not lines:
+    if not lines:  # the card shows what there is: the map, the district, the hours
         return [turn.text("contact_none", name=name), turn.fmt.card(place, turn.store.hours(place), turn.now)]
-    if not place.phones:
+    if not place.phones and related is None:
         lines.insert(0, turn.t("contact_no_phone_but", name=name))
     buttons: list[Button] = []
     if place.phones:
         buttons.append(Button(turn.t("button_call"), phone=place.phones[0]))
+    elif related is not None:
+        buttons.append(Button(turn.t("button_call"), phone=related[1]))
     if place.website:
         buttons.append(Button(turn.t("button_website"), url=place.website))
     buttons.append(Button(turn.t("button_details"), payload=f"place:{place.id}"))
     return [QuickButtons("\n".join(lines), tuple(buttons[:3]))]
 
 
+def _related_service(turn: Turn, place: Place) -> tuple[str, str] | None:
+    """(the sentence, the phone) of the service that answers for ``place`` when it has no number."""
+    service_id = turn.services.lexicon.related_service(f"{place.name.ar} {place.name.en}")
+    service = turn.store.services.get(service_id) if service_id else None
+    if service is None or not service.phone:
+        return None
+    service_name = service.name.ar if turn.lang == "ar" else service.name.en
+    text = turn.t(
+        "related_service_phone", name=turn.fmt.name(place), service=service_name, phone=service.phone
+    )
+    return text, service.phone
+
+
 def directions(turn: Turn) -> list[Reply]:
-    """The pin and map links; the address when there are no coordinates."""
+    """Always a location: the pin and map links, else district, address and a map search by name."""
     place = _with_place(turn, "directions")
     if not isinstance(place, Place):
         return place
     name = turn.fmt.name(place)
     address = place.address.pick(turn.lang) if place.address else None
+    closure = turn.fmt.closure(place)
     if place.location is None:
+        search = map_search_url(place.name.en if turn.lang == "en" else place.name.ar)
+        lines = [turn.t("directions_no_location", name=name), search]
+        district = turn.fmt.district(place)
+        if district:
+            lines.insert(1, turn.t("card_district", district=district))
         if address:
-            return [_details(turn, place, turn.t("directions_only_address", name=name, address=address))]
-        return [_details(turn, place, turn.t("directions_no_location", name=name))]
-    from bot.cards import map_urls
-
+            lines.insert(1, turn.t("directions_address", address=address))
+        if closure:
+            lines.insert(0, f"{name}: {closure}")
+        buttons = (
+            Button(turn.t("button_map"), url=search),
+            Button(turn.t("button_details"), payload=f"place:{place.id}"),
+        )
+        return [QuickButtons("\n".join(lines), buttons)]
     google, osm = map_urls(place.location.lat, place.location.lon)
     lines = [turn.t("directions", name=name), google, osm]
+    if closure:
+        lines.insert(0, f"{name}: {closure}")
     if address:
         lines.append(turn.t("directions_address", address=address))
     buttons = (
@@ -247,37 +321,64 @@ def _describe(turn: Turn, place: Place, distance_m: float | None = None) -> str:
     hours = turn.store.hours(place)
     if hours.known:
         parts.append(turn.fmt.status(hours.state(turn.now), turn.now))
+    elif _asks_open(turn):
+        parts.append(turn.t("hours_unknown_short"))  # asked "open now?": say it cannot be told
     district = turn.fmt.district(place)
     if district and distance_m is None:
         parts.append(district)
     return " · ".join(parts)[:72]
 
 
+def _district_phrase(turn: Turn, district_id: str) -> str:
+    district = turn.store.districts.get(district_id)
+    if district is None:
+        return ""
+    return turn.t("find_in_district", district=district.name.ar if turn.lang == "ar" else district.name.en)
+
+
+def _as_choices(
+    turn: Turn, header: str, places: list[Place], distances: list[float] | None = None
+) -> Choices:
+    labels = _labels(turn, places)
+    options = tuple(
+        Choice(label[:72], f"place:{p.id}", _describe(turn, p, distances[i] if distances else None) or None)
+        for i, (p, label) in enumerate(zip(places, labels, strict=True))
+    )
+    turn.state.pending = {"kind": "choose_place", "intent": "place_info", "options": [p.id for p in places]}
+    return Choices(header.replace(" :", ":"), options, turn.t("choose_prompt"))
+
+
+def _notes(*notes: str | None) -> list[Reply]:
+    return [TextReply(" ".join(n for n in notes if n))] if any(notes) else []
+
+
+def _asks_open(turn: Turn) -> bool:
+    wanted = turn.services.lexicon.wanted_filters(turn.incoming.text)
+    return "open_now" in wanted or "open_24h" in wanted
+
+
 def find_place(turn: Turn) -> list[Reply]:
-    """Places of a kind and/or in a district, open ones first."""
+    """Places of a kind and/or in a district, open ones first, with the question's filters applied."""
     category = turn.parse.first("category")
     district = turn.parse.first("district")
+    if turn.outing and category is None:
+        return _outing(turn, district.value if district else None)
     if category is None and district is None:
         if turn.places():
             return place_info(turn)
         turn.state.pending = {"kind": "need_category"}
         return [turn.text("find_what")]
-    # Curated places first; a city-scale open-data layer can hold thousands of one kind.
-    places = turn.store.matching(
-        category.value if category else None, district.value if district else None, limit=100
-    )
-    where = ""
+    places = turn.store.places
+    if category is not None:
+        places = turn.store.by_category(category.value)
     if district is not None:
-        district_record = turn.store.districts.get(district.value)
-        if district_record is not None:
-            where = turn.t(
-                "find_in_district",
-                district=district_record.name.ar if turn.lang == "ar" else district_record.name.en,
-            )
+        places = [p for p in places if p.district == district.value]
+    where = _district_phrase(turn, district.value) if district is not None else ""
     category_id = category.value if category else None
-    if not places:
+    filtered = apply_filters(turn, places)
+    if not filtered.places:
         return [turn.text("find_none", category=_category_name(turn, category_id), where=where)]
-    ranked = _open_first(turn, places)[:LIST_SIZE]
+    ranked = _open_first(turn, filtered.places)[:LIST_SIZE]
     header = (
         turn.t(
             "find_results", category=_category_name(turn, category_id, in_sentence=False), where=where
@@ -285,17 +386,49 @@ def find_place(turn: Turn) -> list[Reply]:
         if category is not None
         else turn.t("find_results_any", where=f" {where}" if where else "")
     )
-    options = tuple(
-        Choice(turn.fmt.name(p)[:72], f"place:{p.id}", _describe(turn, p) or None) for p in ranked
+    recommend = (
+        turn.t("recommend_note") if turn.services.lexicon.recommend.among(turn.incoming.text) else None
     )
-    turn.state.pending = {"kind": "choose_place", "intent": "place_info", "options": [p.id for p in ranked]}
-    return [Choices(header.replace(" :", ":"), options, turn.t("choose_prompt"))]
+    return [*_notes(recommend, filtered.note), _as_choices(turn, header, ranked)]
+
+
+def _outing(turn: Turn, district: str | None) -> list[Reply]:
+    """Where to go out with family: a few places of the outing kinds, one or two of each."""
+    chosen: list[Place] = []
+    for category in turn.services.lexicon.outing_categories:
+        kind = [p for p in operating(turn.store.by_category(category)) if district in (None, p.district)]
+        chosen += [p for p in _open_first(turn, kind) if p not in chosen][:1]
+    filtered = apply_filters(turn, chosen, skip=("family_section",))
+    if not filtered.places:
+        return [turn.text("find_what")]
+    return [
+        *_notes(turn.t("recommend_note"), filtered.note),
+        _as_choices(turn, turn.t("outing_results"), filtered.places[:LIST_SIZE]),
+    ]
+
+
+JEDDAH_BBOX = (21.20, 38.95, 22.00, 39.45)
+"""South, west, north, east: Jeddah governorate's extent, until districts carry geometry."""
+
+
+def in_jeddah(lat: float, lon: float) -> bool:
+    """Whether a point lies in the area Dalil covers."""
+    south, west, north, east = JEDDAH_BBOX
+    return south <= lat <= north and west <= lon <= east
 
 
 def nearest_place(turn: Turn) -> list[Reply]:
-    """Nearest places of a kind to the shared location, or a request to share it."""
+    """Nearest places of a kind to the shared location or a named place, or a request to share one."""
     category = turn.parse.first("category")
     category_id = category.value if category else None
+    reference = turn.places()
+    if reference and category_id is not None and reference[0].location is not None:
+        place = reference[0]
+        assert place.location is not None  # noqa: S101 - checked just above
+        header = turn.t(
+            "nearest_to_place", category=_category_name(turn, category_id), place=turn.fmt.name(place)
+        )
+        return show_location_results(turn, (place.location.lat, place.location.lon), category_id, header)
     point: tuple[float, float] | None
     if turn.incoming.location is not None:
         point = (turn.incoming.location.lat, turn.incoming.location.lon)
@@ -309,23 +442,38 @@ def nearest_place(turn: Turn) -> list[Reply]:
     return show_location_results(turn, point, category_id)
 
 
-def show_location_results(turn: Turn, point: tuple[float, float], category_id: str | None) -> list[Reply]:
-    """The nearest places to ``point`` as a list to choose from."""
+SEARCH_DEPTH = 60
+"""Nearest candidates looked at before filters pick the five shown."""
+
+
+def show_location_results(
+    turn: Turn, point: tuple[float, float], category_id: str | None, header: str | None = None
+) -> list[Reply]:
+    """Up to five nearest places to ``point``, sorted by distance, filters applied, honest about gaps."""
     turn.state.pending = None
-    hits = turn.store.nearest(point[0], point[1], category=category_id, limit=LIST_SIZE)
     name = _category_name(turn, category_id)
-    if not hits:
+    if not in_jeddah(*point):
+        turn.state.pending = {"kind": "nearest", "category": category_id}
+        return [turn.text("outside_jeddah")]
+    hits = turn.store.nearest(point[0], point[1], category=category_id, limit=SEARCH_DEPTH)
+    distance = {h.place.id: h.distance_m for h in hits}
+    filtered: Filtered = apply_filters(turn, [h.place for h in hits])
+    shown = sorted(filtered.places, key=lambda p: distance[p.id])[:LIST_SIZE]
+    if not shown:
         return [turn.text("nearest_none", category=name)]
-    header = turn.t("nearest_results", category=name) if name else turn.t("nearest_results_any")
-    options = tuple(
-        Choice(turn.fmt.name(h.place)[:72], f"place:{h.place.id}", _describe(turn, h.place, h.distance_m))
-        for h in hits
-    )
-    turn.state.pending = {
-        "kind": "choose_place",
-        "intent": "place_info",
-        "options": [h.place.id for h in hits],
-    }
-    attribution = turn.fmt.list_attribution(h.place for h in hits)
-    text = f"{header}\n{attribution}" if attribution else header
-    return [Choices(text, options, turn.t("choose_prompt"))]
+    if header is None:
+        header = turn.t("nearest_results", category=name) if name else turn.t("nearest_results_any")
+    few = None
+    if category_id is not None:
+        kind = operating(turn.store.by_category(category_id))
+        with_location = sum(1 for p in kind if p.location is not None)
+        if with_location < len(kind) and (
+            with_location < FEW_WITH_COORDINATES or with_location * 2 < len(kind)
+        ):
+            few = turn.t("few_with_coordinates", with_location=with_location, total=len(kind))
+    choices = _as_choices(turn, header, shown, [distance[p.id] for p in shown])
+    return [*_notes(filtered.note), choices, *_notes(few)]
+
+
+FEW_WITH_COORDINATES = 10
+"""Fewer places of a kind with coordinates than this, and "nearest" says the list may be incomplete."""

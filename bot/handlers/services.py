@@ -14,6 +14,11 @@ _CANCEL = re.compile(r"^\s*(?:الغاء|إلغاء|الغ|كنسل|cancel|stop|
 _SKIP = re.compile(r"^\s*(?:لا|no|skip|تخطي|ما ابي|ما ابغى|ما عندي|nope)\s*[.!]*\s*$", re.IGNORECASE)
 _HOW = re.compile(r"\b(?:كيف|وشلون|طريقة|طريقه|how)\b", re.IGNORECASE)
 _MIN_DESCRIPTION_WORDS = 2
+_WHERE = re.compile(
+    r"(?:(?<!\w)(?:شارع|طريق|حي|دوار|جنب|عند|قدام|قريب من)\s+[^\s،,.؟?]+(?:\s+[^\s،,.؟?]+)?)"
+    r"|(?:\b(?:on|in|near|at)\s+(?:the\s+)?[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*(?:\s+(?:street|road|district))?)"
+    r"|(?:\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*\s+(?:[Ss]treet|[Rr]oad|[Dd]istrict)\b)",
+)
 # Words that only say "I want to report a problem"; what is left describes the problem itself.
 _GENERIC = frozenset(
     [
@@ -119,11 +124,26 @@ def report_issue(turn: Turn) -> list[Reply]:
         "attachment": turn.incoming.attachment,
     }
     if len(words) >= _MIN_DESCRIPTION_WORDS:
-        draft["what"] = turn.incoming.text.strip()
+        draft["what"] = (turn.story or turn.incoming.text).strip()
     if turn.incoming.location is not None:
         draft["lat"], draft["lon"] = turn.incoming.location.lat, turn.incoming.location.lon
+    where = _where_said(turn)
+    draft["where"] = where
     turn.state.pending = {"kind": "report", "draft": draft}
-    return _next_report_step(turn)
+    # Where to report officially comes first; logging it with Dalil is the extra.
+    official = turn.t("report_official")
+    if where:
+        official += "\n" + turn.t("report_where_noted", where=where)
+    return [TextReply(official), *_next_report_step(turn)]
+
+
+def _where_said(turn: Turn) -> str | None:
+    """The place a report names already (a street, landmark or district), so it is not asked again."""
+    said = [e.text for e in turn.parse.entities if e.entity in ("place", "district") and e.text]
+    if said:
+        return "، ".join(dict.fromkeys(said)) if turn.lang == "ar" else ", ".join(dict.fromkeys(said))
+    match = _WHERE.search(turn.incoming.text)
+    return match.group(0).strip() if match else None
 
 
 def _next_report_step(turn: Turn) -> list[Reply]:

@@ -1,0 +1,114 @@
+"""How a message is read and which handler answers it, beyond what the NLU says.
+
+Reading: a leading greeting is split off (and greeted back briefly) and the rest answered; in a long
+message only the question clause is parsed, with places named earlier in the story kept. Deciding: a
+named place beats its category word, a request for a person beats the classifier, frustration is not a
+hand-off request, a cuisine or an outing is a search, a bare "and a pharmacy?" follows a nearest search.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from bot.lexicon import Lexicon, question_clause, words
+from bot.turn import Turn
+from nlu.types import Entity, IntentScore, Parse, Parser
+
+__all__ = ["Reading", "decide", "read_message"]
+
+_LETTERS = re.compile(r"[^\W\d_]")
+_AND = re.compile(r"^\s*(?:و(?=[^\W\d_]{2})|(?:and|w|wa)\s+(?:an?\s+|the\s+)?)", re.IGNORECASE)
+FOLLOW_UP_WORDS = 4
+"""A message this short that names only a kind of place continues the previous search."""
+_SEARCHES = frozenset({"find_place", "nearest_place", "out_of_scope", "place_info", "greet", "help"})
+_VENTING = frozenset({"human_handoff", "out_of_scope", "deny", "feedback_wrong_info", "greet", "help"})
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A message as the dialogue reads it."""
+
+    parse: Parse
+    question: str
+    """The text that asks (the whole message, less a leading greeting, or a long message's question)."""
+    greeting: str = ""
+    """A greeting that opened a message which also asks something ("" otherwise)."""
+    story: str = ""
+    """The whole message when only its question clause was parsed."""
+
+
+def read_message(lexicon: Lexicon, parser: Parser, text: str) -> Reading:
+    """Split off a leading greeting, find the question in a long message, and parse what asks."""
+    if not text:
+        return Reading(Parse("", IntentScore("out_of_scope", 0.0), (), (), "ar"), "")
+    greeting, rest = lexicon.split_greeting(text)
+    if greeting and not _LETTERS.search(rest):
+        parse = parser.parse(text)  # a greeting and nothing else: its words are not entities
+        score = IntentScore("greet", 1.0)
+        return Reading(replace(parse, intent=score, ranking=(score,), entities=()), text)
+    body = rest if greeting else text
+    question = question_clause(body)
+    parse = parser.parse(question)
+    story = ""
+    if not parse.entities and len(words(question)) <= FOLLOW_UP_WORDS and _AND.match(question):
+        bare = parser.parse(_AND.sub("", question, count=1))  # "وكافي؟", "and an ATM?"
+        if bare.entities:
+            parse = replace(bare, text=parse.text)
+    if question != body:
+        story = body
+        if not parse.first("place") and not parse.first("category"):  # "is it open tonight?"
+            earlier = tuple(e for e in parser.parse(body).entities if e.entity == "place")
+            parse = replace(parse, entities=(*parse.entities, *earlier[-1:]))
+    return Reading(parse, question, greeting, story)
+
+
+def _inside(inner: Entity, outer: Entity) -> bool:
+    return outer.start <= inner.start and inner.end <= outer.end
+
+
+def _add_category(turn: Turn, category: str) -> None:
+    turn.parse = replace(
+        turn.parse, entities=(*turn.parse.entities, Entity("category", category, 0, 0, "", 1.0, "dialogue"))
+    )
+
+
+def decide(turn: Turn, intent: str) -> str:
+    """The handler's intent for this turn, given the NLU's ``intent`` and what the message says."""
+    lexicon = turn.services.lexicon
+    text = turn.incoming.text
+    parse = turn.parse
+    place, category = parse.first("place"), parse.first("category")
+    named_anything = place or category or parse.first("service")
+    if lexicon.person_request.among(text):
+        return "human_handoff"
+    if intent in _VENTING and not named_anything and lexicon.frustration.among(text):
+        return "frustration"
+    if intent == "human_handoff" and named_anything:
+        return intent
+    cuisines = lexicon.wanted_cuisines(text)
+    if cuisines and category is None and place is None:
+        _add_category(turn, "restaurant")
+        category = turn.parse.first("category")
+        if intent not in ("nearest_place", "find_place"):
+            intent = "find_place"
+    if category is None and place is None and lexicon.outing.among(text):
+        turn.outing = True
+        return "find_place"
+    if place is not None and intent in ("find_place", "nearest_place", "place_info"):
+        if category is not None and not _inside(category, place) and intent != "place_info":
+            return "nearest_place"  # "a pharmacy near Red Sea Mall": the place is the reference point
+        return "place_info"  # the card: status, district, address, the pin or a map search by name
+    if intent == "out_of_scope" and category is not None:
+        asks = lexicon.recommend.among(text) or cuisines or lexicon.wanted_filters(text)
+        if asks or len(words(text)) <= FOLLOW_UP_WORDS:
+            intent = "find_place"
+    if (
+        category is not None
+        and place is None
+        and turn.state.last_intent == "nearest_place"
+        and intent in _SEARCHES
+        and len(words(text)) <= FOLLOW_UP_WORDS
+    ):
+        return "nearest_place"
+    return intent

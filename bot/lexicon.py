@@ -1,0 +1,199 @@
+"""What the dialogue reads in a message besides the NLU: set phrases, frustration, filters, the question.
+
+The word lists live in ``data/dialogue.yml``. Matching is on whole normalised words, so "ورحمة" inside
+"السلام عليكم ورحمة الله" is part of a greeting and "open" inside "opening" is nothing. Everything here is
+a pure function of the text: the engine and handlers decide what to do with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from nlu.normalize import fold
+
+__all__ = ["Lexicon", "Phrases", "Span", "words"]
+
+_WORD = re.compile(r"[^\W_]+(?:['’/][^\W_]+)*", re.UNICODE)
+_SENTENCE = re.compile(r"[^.!?؟\n]+[.!?؟]*")
+_COMMA = re.compile(r"[،,;؛]\s*")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+_QUESTION = re.compile(r"[?؟]")
+LONG_MESSAGE_WORDS = 14
+"""A message this long may tell a story before it asks: the question is looked for in its clauses."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """One word of a message: its folded form and where it sits in the original text."""
+
+    word: str
+    start: int
+    end: int
+
+
+def words(text: str) -> list[Span]:
+    """The words of ``text``, folded, with their offsets into ``text``."""
+    out = []
+    for match in _WORD.finditer(text):
+        folded = fold(match.group()).lower()
+        if folded:
+            out.append(Span(folded, match.start(), match.end()))
+    return out
+
+
+def _names(items: Iterable[object]) -> dict[str, str]:
+    arabic = [str(i) for i in items if _ARABIC.search(str(i))]
+    latin = [str(i) for i in items if not _ARABIC.search(str(i))]
+    return {"ar": (arabic or latin or [""])[0], "en": (latin or arabic or [""])[0]}
+
+
+def _phrase(text: str) -> tuple[str, ...]:
+    return tuple(s.word for s in words(str(text)))
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """A set of phrases (each a sequence of folded words), found as whole words."""
+
+    phrases: tuple[tuple[str, ...], ...] = ()
+
+    @classmethod
+    def of(cls, items: Iterable[object]) -> Phrases:
+        """Phrases from strings (longest first, so the longest match wins)."""
+        parsed = {_phrase(str(item)) for item in items}
+        return cls(tuple(sorted((p for p in parsed if p), key=len, reverse=True)))
+
+    def find(self, spans: Sequence[Span]) -> list[tuple[int, int]]:
+        """Where the phrases occur: (first word index, end word index), left to right, not overlapping."""
+        found = []
+        index = 0
+        while index < len(spans):
+            for phrase in self.phrases:
+                if tuple(s.word for s in spans[index : index + len(phrase)]) == phrase:
+                    found.append((index, index + len(phrase)))
+                    index += len(phrase)
+                    break
+            else:
+                index += 1
+        return found
+
+    def among(self, text: str) -> bool:
+        """Whether any phrase occurs in ``text``."""
+        return bool(self.find(words(text)))
+
+    def leading(self, spans: Sequence[Span]) -> int:
+        """How many words at the start are phrases (repeated, e.g. "hi, good evening")."""
+        index = 0
+        while index < len(spans):
+            for phrase in self.phrases:
+                if tuple(s.word for s in spans[index : index + len(phrase)]) == phrase:
+                    index += len(phrase)
+                    break
+            else:
+                break
+        return index
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The dialogue's word lists (``data/dialogue.yml``)."""
+
+    greetings: Phrases = Phrases()
+    frustration: Phrases = Phrases()
+    person_request: Phrases = Phrases()
+    cancel: Phrases = Phrases()
+    recommend: Phrases = Phrases()
+    outing: Phrases = Phrases()
+    outing_categories: tuple[str, ...] = ()
+    filters: Mapping[str, Phrases] = field(default_factory=dict)
+    cuisines: Mapping[str, Phrases] = field(default_factory=dict)
+    cuisine_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """cuisine id → {"ar": first Arabic word, "en": first English word} from its list."""
+    where: Phrases = Phrases()
+    related_services: tuple[tuple[Phrases, str], ...] = ()
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        """Read ``path``; a missing file gives empty lists (the NLU alone decides then)."""
+        if not path.exists():
+            return cls()
+        doc: Mapping[str, Any] = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+        outing = doc.get("outing") or {}
+        return cls(
+            greetings=Phrases.of(doc.get("greetings") or ()),
+            frustration=Phrases.of(doc.get("frustration") or ()),
+            person_request=Phrases.of(doc.get("person_request") or ()),
+            cancel=Phrases.of(doc.get("cancel") or ()),
+            recommend=Phrases.of(doc.get("recommend") or ()),
+            outing=Phrases.of(outing.get("words") or ()),
+            outing_categories=tuple(outing.get("categories") or ()),
+            filters={k: Phrases.of(v) for k, v in (doc.get("filters") or {}).items()},
+            cuisines={k: Phrases.of(v) for k, v in (doc.get("cuisines") or {}).items()},
+            cuisine_names={k: _names(v) for k, v in (doc.get("cuisines") or {}).items()},
+            where=Phrases.of(doc.get("where") or ()),
+            related_services=tuple(
+                (Phrases.of(item.get("words") or ()), str(item["service"]))
+                for item in doc.get("related_services") or ()
+            ),
+        )
+
+    def split_greeting(self, text: str) -> tuple[str, str]:
+        """(the leading greeting, the rest of the message); the greeting is "" when there is none."""
+        spans = words(text)
+        count = self.greetings.leading(spans)
+        if count == 0:
+            return "", text
+        cut = spans[count - 1].end
+        rest = text[cut:].lstrip(" \t\n،,.!؟?-—:;؛")
+        return text[:cut], rest
+
+    def only_cancel(self, text: str) -> bool:
+        """The message is a cancel word and little else ("cancel", "رجعني للبوت", "الغ لو سمحت")."""
+        spans = words(text)
+        found = self.cancel.find(spans)
+        covered = sum(end - start for start, end in found)
+        return bool(found) and len(spans) - covered <= 2
+
+    def wanted_filters(self, text: str) -> list[str]:
+        """The attribute filters a question asks for (open_now, open_24h, family_section …)."""
+        spans = words(text)
+        wanted = [name for name, phrases in self.filters.items() if phrases.find(spans)]
+        if "open_24h" in wanted and "open_now" in wanted:
+            wanted.remove("open_now")  # "مفتوح 24 ساعة" asks about all-night, not about now
+        return wanted
+
+    def wanted_cuisines(self, text: str) -> list[str]:
+        """Cuisine ids a question names ("مندي", "seafood")."""
+        spans = words(text)
+        return [name for name, phrases in self.cuisines.items() if phrases.find(spans)]
+
+    def related_service(self, name: str) -> str | None:
+        """The service that answers for a body with this name (its phone when the body has none)."""
+        spans = words(name)
+        return next((service for phrases, service in self.related_services if phrases.find(spans)), None)
+
+
+def question_clause(text: str) -> str:
+    """In a long message, the part that asks: the last sentence with a question mark, else the last one.
+
+    A story before the question ("we came from Riyadh with the kids, we ate at a restaurant …") is not
+    the request. A short message is its own question; a long last sentence is cut at its last comma.
+    """
+    if len(words(text)) < LONG_MESSAGE_WORDS:
+        return text
+    sentences = [s for s in _SENTENCE.findall(text) if len(words(s)) >= 2]
+    if len(sentences) < 2 and not _COMMA.search(text):
+        return text
+    asked = [s for s in sentences if _QUESTION.search(s)]
+    chosen = str((asked or sentences or [text])[-1]).strip()
+    if len(words(chosen)) >= LONG_MESSAGE_WORDS:
+        parts = [p for p in _COMMA.split(chosen) if len(words(p)) >= 2]
+        if parts:
+            chosen = parts[-1].strip()
+    return chosen
