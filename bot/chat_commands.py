@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.app import build_app, load_channel
+from bot.file_state import FileStateStore
 from bot.records import Records
 from bot.settings import Settings
-from bot.file_state import FileStateStore
 from bot.types import GeoPoint, Incoming, reply_to_dict
 from bot.wiring import KnowledgeService
 

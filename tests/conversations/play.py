@@ -53,7 +53,9 @@ KEYS = {
     "place",
 }
 _URL = re.compile(r"https?://\S+")
-_MAP_URL = re.compile(r"https?://(?:www\.)?(?:google\.[a-z.]+/maps|maps\.google\.|openstreetmap\.org|maps\.apple\.com)")
+_MAP_URL = re.compile(
+    r"https?://(?:www\.)?(?:google\.[a-z.]+/maps|maps\.google\.|openstreetmap\.org|maps\.apple\.com)"
+)
 _DISTANCE = re.compile(r"(\d+(?:[.,٫]\d+)?)\s*(km|كم|m|م)(?![\w])")
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064a\u0671-\u06d3]")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
@@ -141,7 +143,8 @@ class Observed:
 
 def _distances(text: str) -> list[float]:
     out = []
-    for number, unit in _DISTANCE.findall(text.translate(_DIGITS).replace("\u2068", "").replace("\u2069", "")):
+    plain = text.translate(_DIGITS).replace("\u2068", "").replace("\u2069", "")
+    for number, unit in _DISTANCE.findall(plain):
         value = float(number.replace(",", "."))
         out.append(value * 1000 if unit in ("km", "كم") else value)
     return out
@@ -180,7 +183,8 @@ def observe_rest(messages: list[dict[str, Any]]) -> Observed:
                 description = str(button.get("description") or "")
                 seen.everything.append(description)
                 row_distances += _distances(description)
-        if len(rows) >= 2 or (rows and len(message.get("buttons") or []) == len(rows) and "custom" not in message):
+        only_places = rows and len(message.get("buttons") or []) == len(rows) and "custom" not in message
+        if len(rows) >= 2 or only_places:
             seen.place_lists.append(rows)
             seen.distances_m.append(row_distances)
         kind = custom.get("type")
