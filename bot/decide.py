@@ -99,6 +99,10 @@ def decide(turn: Turn, intent: str) -> str:
         if category is not None and not _inside(category, place) and intent != "place_info":
             return "nearest_place"  # "a pharmacy near Red Sea Mall": the place is the reference point
         return "place_info"  # the card: status, district, address, the pin or a map search by name
+    if intent in ("place_info", "opening_hours") and place is None and category is not None:
+        recent = turn.recent_place()
+        if recent is None or category.value not in recent.categories:
+            intent = "find_place"  # "is there a museum with free entry?" asks for places of a kind
     if intent == "out_of_scope" and category is not None:
         asks = lexicon.recommend.among(text) or cuisines or lexicon.wanted_filters(text)
         if asks or len(words(text)) <= FOLLOW_UP_WORDS:

@@ -145,6 +145,8 @@ class Engine:
             return state.lang
         detected = parse.lang if parse.text and any(ch.isalpha() for ch in parse.text) else None
         latin = bool(_LATIN.search(parse.text)) and not _ARABIC.search(parse.text)
+        if detected == "en" and latin and self.services.lexicon.arabizi.among(parse.text):
+            detected = "ar"  # "feen red sea mall": Arabic in Latin letters
         if detected == "ar" and latin:
             state.arabizi = True  # Arabic in Latin letters: answered in Arabic from now on
         elif detected == "en" and state.arabizi:

@@ -116,6 +116,7 @@ class Lexicon:
     cuisine_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """cuisine id → {"ar": first Arabic word, "en": first English word} from its list."""
     where: Phrases = Phrases()
+    arabizi: Phrases = Phrases()
     related_services: tuple[tuple[Phrases, str], ...] = ()
 
     @classmethod
@@ -137,6 +138,7 @@ class Lexicon:
             cuisines={k: Phrases.of(v) for k, v in (doc.get("cuisines") or {}).items()},
             cuisine_names={k: _names(v) for k, v in (doc.get("cuisines") or {}).items()},
             where=Phrases.of(doc.get("where") or ()),
+            arabizi=Phrases.of(doc.get("arabizi") or ()),
             related_services=tuple(
                 (Phrases.of(item.get("words") or ()), str(item["service"]))
                 for item in doc.get("related_services") or ()

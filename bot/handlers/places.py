@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot.cards import map_search_url, map_urls
@@ -11,6 +12,7 @@ from bot.types import Button, Choice, Choices, LocationPin, QuickButtons, Reply,
 from bot.when import When, resolve_when
 from knowledge.hours import Status, next_ramadan
 from knowledge.schema import Place
+from nlu.normalize import fold
 
 __all__ = [
     "contact_info",
@@ -58,7 +60,7 @@ def _distinct(description: str | None, title: str) -> str | None:
 
 def resolve_place(turn: Turn, intent: str) -> Place | list[Reply]:
     """The place the person means, or the replies that ask them (which one? did you mean?)."""
-    named = turn.places()
+    named = _without_parents(turn.places())
     if len(named) > 1:
         return [_choice_list(turn, named[:3], turn.t("did_you_mean"), intent)]
     if named:
@@ -81,6 +83,22 @@ def resolve_place(turn: Turn, intent: str) -> Place | list[Reply]:
         return hits[0].place
     turn.state.pending = {"kind": "need_place", "intent": intent}
     return [turn.text("ask_which_place")]
+
+
+def _without_parents(places: list[Place]) -> list[Place]:
+    """A sub-place named with its parent ("the north terminal of the airport") is the sub-place."""
+
+    def names(place: Place) -> set[str]:
+        return {fold(n).lower() for n in (place.name.ar, place.name.en)}
+
+    return [
+        parent
+        for parent in places
+        if not any(
+            other is not parent and any(p in o and p != o for p in names(parent) for o in names(other))
+            for other in places
+        )
+    ]
 
 
 def _details(turn: Turn, place: Place, text: str) -> QuickButtons:
@@ -364,8 +382,8 @@ def find_place(turn: Turn) -> list[Reply]:
     if turn.outing and category is None:
         return _outing(turn, district.value if district else None)
     if category is None and district is None:
-        if turn.places():
-            return place_info(turn)
+        if turn.places() or turn.store.search(turn.incoming.text, lang=turn.lang, limit=1, min_score=86):
+            return place_info(turn)  # a name the NLU did not mark: resolve_place finds it by search
         turn.state.pending = {"kind": "need_category"}
         return [turn.text("find_what")]
     places = turn.store.places
@@ -421,7 +439,7 @@ def nearest_place(turn: Turn) -> list[Reply]:
     """Nearest places of a kind to the shared location or a named place, or a request to share one."""
     category = turn.parse.first("category")
     category_id = category.value if category else None
-    reference = turn.places()
+    reference = turn.places() or _reference_by_name(turn)
     if reference and category_id is not None and reference[0].location is not None:
         place = reference[0]
         assert place.location is not None  # noqa: S101 - checked just above
@@ -440,6 +458,20 @@ def nearest_place(turn: Turn) -> list[Reply]:
         text = turn.t("nearest_ask_location", category=name) if name else turn.t("nearest_ask_location_any")
         return [RequestLocation(text, turn.t("share_location_button"))]
     return show_location_results(turn, point, category_id)
+
+
+_NEAR = re.compile(
+    r"(?<![^\W_])(?:to|near|from|around|by|قريب من|قريبه من|قرب|جنب|حول|من|عند)\s+(.{3,})$", re.IGNORECASE
+)
+
+
+def _reference_by_name(turn: Turn) -> list[Place]:
+    """The point of "closest hotel to King Fahd's Fountain" when the NLU did not mark the name."""
+    match = _NEAR.search(turn.incoming.text.strip(" ?؟!."))
+    if match is None:
+        return []
+    hits = turn.store.search(match.group(1), lang=turn.lang, limit=1, min_score=86)
+    return [hits[0].place] if hits else []
 
 
 SEARCH_DEPTH = 60

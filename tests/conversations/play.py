@@ -262,9 +262,19 @@ def _lang(texts: list[str]) -> str | None:
     return "ar" if arabic >= latin else "en"
 
 
+_MARKED_URL = re.compile(r"[\u2066-\u2069]\s*https?://|https?://\S*[\u2066-\u2069]")
+
+
 def check_turn(expect: dict[str, Any], seen: Observed) -> list[str]:
-    """The ways ``seen`` misses ``expect`` (empty when the turn passes)."""
+    """The ways ``seen`` misses ``expect`` (empty when the turn passes).
+
+    Always checked, whatever the expectations: some reply (never silence), and no bidi mark around or
+    inside a URL.
+    """
     problems = []
+    marked = [m.group() for text in seen.everything for m in _MARKED_URL.finditer(text)]
+    if marked:
+        problems.append(f"bidi marks around or inside URLs: {marked[:2]}")
     if seen.replies == 0 or not any(s.strip() for s in seen.everything):
         problems.append("no reply (silence)")
     shown = fold(" \n ".join(seen.everything))
