@@ -8,8 +8,9 @@ install: $(UV)
 	$(UV) sync --frozen
 
 $(UV):
-	@echo "uv not found: installing it for this user"
-	python3 -m pip install --quiet --user uv
+	@echo "uv not found: installing it for this user (into ~/.local/bin)"
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet --user --break-system-packages uv
+	@command -v uv >/dev/null || echo 'uv is in ~/.local/bin: run  export PATH="$$HOME/.local/bin:$$PATH"  for the uv commands in the README'
 
 run: install
 	$(DALIL) kb build
