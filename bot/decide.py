@@ -22,6 +22,9 @@ _AND = re.compile(r"^\s*(?:و(?=[^\W\d_]{2})|(?:and|w|wa)\s+(?:an?\s+|the\s+)?)"
 FOLLOW_UP_WORDS = 4
 """A message this short that names only a kind of place continues the previous search."""
 _SEARCHES = frozenset({"find_place", "nearest_place", "out_of_scope", "place_info", "greet", "help"})
+_ABOUT_A_PLACE = frozenset(
+    {"place_info", "opening_hours", "contact_info", "directions", "find_place", "out_of_scope", "deny"}
+)
 _VENTING = frozenset({"human_handoff", "out_of_scope", "deny", "feedback_wrong_info", "greet", "help"})
 
 
@@ -84,6 +87,8 @@ def decide(turn: Turn, intent: str) -> str:
         return "human_handoff"
     if intent in _VENTING and not named_anything and lexicon.frustration.among(text):
         return "frustration"
+    if intent in _ABOUT_A_PLACE and lexicon.wrong_info.among(text) and turn.state.pending is None:
+        return "feedback_wrong_info"  # "the info about Red Sea Mall is wrong"
     if intent == "human_handoff" and named_anything:
         return intent
     cuisines = lexicon.wanted_cuisines(text)

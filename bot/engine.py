@@ -15,6 +15,7 @@ from datetime import datetime
 
 from bot.decide import decide, read_message
 from bot.handlers import conversation, places, services
+from bot.lexicon import words
 from bot.metrics import Metrics
 from bot.records import Sender
 from bot.state import StateStore, UserState, user_key
@@ -55,6 +56,8 @@ _BY_ENTITY = {
     "category": "find_place",
     "district": "find_place",
 }
+SHORT_SEARCH_WORDS = 4
+"""An unsure message this short that names a kind of place ("صيدلية؟") is a search for it."""
 FOLLOW_UP_CONFIDENCE = 0.25
 """A place intent this sure is taken when the conversation is already about a place."""
 _EASTERN = re.compile(r"[٠-٩۰-۹]")
@@ -221,8 +224,13 @@ class Engine:
         intent = parse.intent.name
         if parse.intent.confidence >= self.services.confidence_threshold:
             return intent
+        lexicon = self.services.lexicon
+        searching = len(words(turn.incoming.text)) <= SHORT_SEARCH_WORDS or any(
+            phrases.among(turn.incoming.text) for phrases in (lexicon.where, lexicon.recommend)
+        )
         for entity in parse.entities:
-            if entity.entity in _BY_ENTITY:
+            if entity.entity in _BY_ENTITY and (searching or entity.entity in ("place", "service")):
+                # "ليش تطبيق البنك ما يفتح" names a kind of place but asks about an app: not a search
                 return _BY_ENTITY[entity.entity]
         if turn.state.last_places:
             # A short follow-up about the place just discussed ("and when does it close?", "on Friday?")

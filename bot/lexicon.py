@@ -117,6 +117,7 @@ class Lexicon:
     """cuisine id → {"ar": first Arabic word, "en": first English word} from its list."""
     where: Phrases = Phrases()
     arabizi: Phrases = Phrases()
+    wrong_info: Phrases = Phrases()
     related_services: tuple[tuple[Phrases, str], ...] = ()
 
     @classmethod
@@ -139,6 +140,7 @@ class Lexicon:
             cuisine_names={k: _names(v) for k, v in (doc.get("cuisines") or {}).items()},
             where=Phrases.of(doc.get("where") or ()),
             arabizi=Phrases.of(doc.get("arabizi") or ()),
+            wrong_info=Phrases.of(doc.get("wrong_info") or ()),
             related_services=tuple(
                 (Phrases.of(item.get("words") or ()), str(item["service"]))
                 for item in doc.get("related_services") or ()

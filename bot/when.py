@@ -52,6 +52,7 @@ _EVENING = (
     "ليلا",
 )
 _NOON = ("الظهر", "ظهرا")
+_NIGHT = ("بالليل", "الليل", "ليلا")
 _WORDS = {"noon": 12, "midnight": 0, "نص الليل": 0, "منتصف الليل": 0}
 
 
@@ -84,7 +85,9 @@ def _hour(text: str) -> time | None:
         hour, minute, part = int(match.group(1)), int(match.group(2) or 0), match.group(3)
         if hour > 23 or minute > 59:
             continue
-        if (part in _EVENING and hour < 12) or (part in _NOON and hour < 6):
+        if part in _NIGHT and hour == 12:
+            hour = 0  # "12 بالليل" is midnight
+        elif (part in _EVENING and hour < 12) or (part in _NOON and hour < 6):
             hour += 12
         elif part in ("am", "a.m.") and hour == 12:
             hour = 0

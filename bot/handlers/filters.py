@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.turn import Turn
+from bot.when import resolve_when
 from knowledge.hours import Status
 from knowledge.schema import Place
 
@@ -33,8 +35,18 @@ def operating(places: list[Place]) -> list[Place]:
     return [p for p in places if p.status is None or p.status.state == "operating"]
 
 
+def _asked_moment(turn: Turn) -> datetime:
+    """The moment "open" is asked about: "after midnight", "on Friday at 9", else now."""
+    when = resolve_when([e.text for e in turn.parse.entities if e.entity == "time"], turn.now)
+    if when.at is not None:
+        return when.at
+    if when.day is not None:
+        return datetime.combine(when.day, turn.now.timetz())
+    return turn.now
+
+
 def _checks(turn: Turn, cuisines: list[str]) -> dict[str, Check]:
-    store, now = turn.store, turn.now
+    store, now = turn.store, _asked_moment(turn)
 
     def open_now(place: Place) -> bool | None:
         hours = store.hours(place)
@@ -93,6 +105,9 @@ def apply_filters(turn: Turn, places: list[Place], skip: tuple[str, ...] = ()) -
 
 
 def _label(turn: Turn, name: str, cuisines: list[str]) -> str:
+    moment = _asked_moment(turn)
+    if name == "open_now" and moment != turn.now:
+        return turn.t("filter_open_at", when=turn.fmt.on_day(moment, turn.now) + " " + turn.fmt.clock(moment))
     if name == "cuisine":
         names = turn.services.lexicon.cuisine_names
         said = [names.get(c, {}).get(turn.lang, c) for c in cuisines]

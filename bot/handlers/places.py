@@ -367,7 +367,7 @@ def _as_choices(
 
 
 def _notes(*notes: str | None) -> list[Reply]:
-    return [TextReply(" ".join(n for n in notes if n))] if any(notes) else []
+    return [TextReply("\n".join(n for n in notes if n))] if any(notes) else []
 
 
 def _asks_open(turn: Turn) -> bool:
@@ -395,7 +395,11 @@ def find_place(turn: Turn) -> list[Reply]:
     category_id = category.value if category else None
     filtered = apply_filters(turn, places)
     if not filtered.places:
-        return [turn.text("find_none", category=_category_name(turn, category_id), where=where)]
+        return [
+            turn.text(
+                "find_none", category=_category_name(turn, category_id), where=f" {where}" if where else ""
+            )
+        ]
     ranked = _open_first(turn, filtered.places)[:LIST_SIZE]
     header = (
         turn.t(
