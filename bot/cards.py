@@ -67,8 +67,9 @@ class Formatter:
     def on_day(self, moment: datetime, now: datetime) -> str:
         """The day as it reads inside a sentence: "today", "tomorrow", "on Friday" / "يوم الجمعة"."""
         delta = (moment.date() - now.date()).days
-        if delta in (0, 1):
-            return self.day_name(moment, now)
+        weekday = str(self.texts.raw(self.lang, "weekdays")[moment.weekday()])
+        if delta in (0, 1):  # "tomorrow (Friday)": the day asked about is named back
+            return self.t("relative_day", day=self.day_name(moment, now), weekday=weekday)
         return self.t("on_day", day=self.day_name(moment, now))
 
     def ranges(self, day: DayHours) -> str:

@@ -17,9 +17,14 @@ from nlu.types import Entity, IntentScore, Parse, Parser
 
 __all__ = ["Reading", "decide", "read_message"]
 
+_NEAR = re.compile(
+    r"(?<![^\W_])(?:near|nearest|closest|close to|around|قريب|قريبه|اقرب|أقرب|جنب|حول)(?![^\W_])"
+)
 _LETTERS = re.compile(r"[^\W\d_]")
 _AND = re.compile(r"^\s*(?:و(?=[^\W\d_]{2})|(?:and|w|wa)\s+(?:an?\s+|the\s+)?)", re.IGNORECASE)
 FOLLOW_UP_WORDS = 4
+UNNAMED_WORDS = 3
+"""A place question this long that names no place, kind or area is not about a place."""
 """A message this short that names only a kind of place continues the previous search."""
 _SEARCHES = frozenset({"find_place", "nearest_place", "out_of_scope", "place_info", "greet", "help"})
 _ABOUT_A_PLACE = frozenset(
@@ -101,9 +106,20 @@ def decide(turn: Turn, intent: str) -> str:
         turn.outing = True
         return "find_place"
     if place is not None and intent in ("find_place", "nearest_place", "place_info"):
-        if category is not None and not _inside(category, place) and intent != "place_info":
+        near = intent == "nearest_place" or bool(_NEAR.search(text))
+        if category is not None and not _inside(category, place) and near:
             return "nearest_place"  # "a pharmacy near Red Sea Mall": the place is the reference point
-        return "place_info"  # the card: status, district, address, the pin or a map search by name
+        if lexicon.where.among(text):
+            return "directions"  # "where is X": the card with its pin, or a map search by its name
+        return "place_info"
+    if (
+        intent in ("contact_info", "opening_hours", "place_info")
+        and not parse.entities
+        and turn.recent_place() is None
+        and turn.state.pending is None
+        and len(words(text)) >= UNNAMED_WORDS
+    ):
+        return "out_of_scope"  # "ابغى رقم حسابي البنكي": asks a number, but of no place in the city
     if intent in ("place_info", "opening_hours") and place is None and category is not None:
         recent = turn.recent_place()
         if recent is None or category.value not in recent.categories:

@@ -24,6 +24,7 @@ _SENTENCE = re.compile(r"[^.!?؟\n]+[.!?؟]*")
 _COMMA = re.compile(r"[،,;؛]\s*")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 _QUESTION = re.compile(r"[?؟]")
+MAX_NAME_WORDS = 4
 LONG_MESSAGE_WORDS = 14
 """A message this long may tell a story before it asks: the question is looked for in its clauses."""
 
@@ -57,6 +58,28 @@ def _phrase(text: str) -> tuple[str, ...]:
     return tuple(s.word for s in words(str(text)))
 
 
+_CLITICS = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف")
+"""Arabic prefixes a word may carry ("للمأكولات", "والبحرية", "بالروضة"); Latin words carry none."""
+
+
+def _variants(word: str) -> set[str]:
+    out = {word}
+    for prefix in _CLITICS:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            out.add(word[len(prefix) :])
+    return out | {w[2:] for w in out if w.startswith("ال") and len(w) >= 5}
+
+
+def _matches(spans: Sequence[Span], index: int, phrase: tuple[str, ...]) -> bool:
+    if index + len(phrase) > len(spans):
+        return False
+    return all(
+        spans[index + i].word == target
+        or (target.removeprefix("ال") if len(target) >= 5 else target) in _variants(spans[index + i].word)
+        for i, target in enumerate(phrase)
+    )
+
+
 @dataclass(frozen=True)
 class Phrases:
     """A set of phrases (each a sequence of folded words), found as whole words."""
@@ -75,7 +98,7 @@ class Phrases:
         index = 0
         while index < len(spans):
             for phrase in self.phrases:
-                if tuple(s.word for s in spans[index : index + len(phrase)]) == phrase:
+                if _matches(spans, index, phrase):
                     found.append((index, index + len(phrase)))
                     index += len(phrase)
                     break
@@ -116,6 +139,8 @@ class Lexicon:
     cuisine_names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """cuisine id → {"ar": first Arabic word, "en": first English word} from its list."""
     where: Phrases = Phrases()
+    route: Phrases = Phrases()
+    not_a_name: Phrases = Phrases()
     arabizi: Phrases = Phrases()
     wrong_info: Phrases = Phrases()
     related_services: tuple[tuple[Phrases, str], ...] = ()
@@ -139,6 +164,8 @@ class Lexicon:
             cuisines={k: Phrases.of(v) for k, v in (doc.get("cuisines") or {}).items()},
             cuisine_names={k: _names(v) for k, v in (doc.get("cuisines") or {}).items()},
             where=Phrases.of(doc.get("where") or ()),
+            route=Phrases.of(doc.get("route") or ()),
+            not_a_name=Phrases.of(doc.get("not_a_name") or ()),
             arabizi=Phrases.of(doc.get("arabizi") or ()),
             wrong_info=Phrases.of(doc.get("wrong_info") or ()),
             related_services=tuple(
@@ -176,6 +203,37 @@ class Lexicon:
         """Cuisine ids a question names ("مندي", "seafood")."""
         spans = words(text)
         return [name for name, phrases in self.cuisines.items() if phrases.find(spans)]
+
+    def unknown_name(self, text: str, start: int, end: int) -> str | None:
+        """The name given with a kind of place at ``text[start:end]`` ("مستشفى عرفان", "Erfan hospital").
+
+        Arabic puts the name after the kind, English before it; None when the words around the kind are
+        only question words, places in the city or times ("وين مستشفى في الروضة", "nearest hospital").
+        """
+        spans = words(text)
+        after = [s for s in spans if s.start >= end]
+        before = [s for s in spans if s.end <= start]
+        clause = re.split(r"[?؟.,،!]", text[end:], maxsplit=1)[0]
+        named = [s for s in after if s.end <= end + len(clause)]
+        taken: list[Span] = []
+        for span in named:
+            if self._not_a_name(span):
+                break
+            taken.append(span)
+        if not taken and before:
+            for span in reversed(before):
+                if self._not_a_name(span) or _ARABIC.search(span.word):
+                    break
+                taken.insert(0, span)
+            if taken:
+                return text[taken[0].start : end].strip()
+        if not taken or len(taken) > MAX_NAME_WORDS:
+            return None
+        return text[start : taken[-1].end].strip()
+
+    def _not_a_name(self, span: Span) -> bool:
+        lists = (self.not_a_name, self.where, self.greetings, self.recommend, *self.filters.values())
+        return any(p.find([span]) for p in (*lists, *self.cuisines.values()))
 
     def related_service(self, name: str) -> str | None:
         """The service that answers for a body with this name (its phone when the body has none)."""

@@ -72,8 +72,8 @@ def resolve_place(turn: Turn, intent: str) -> Place | list[Reply]:
                 return [_choice_list(turn, close, turn.t("did_you_mean"), intent)]
         return named[0]
     recent = turn.recent_place()
-    if recent is not None and not turn.parse.first("category"):
-        return recent
+    if recent is not None and (not turn.parse.first("category") or intent == "directions"):
+        return recent  # "how do I get there from the airport?": the airport is where they start
     query = turn.incoming.text.strip()
     hits = turn.store.search(query, lang=turn.lang, limit=3, min_score=86) if query else []
     if hits:
@@ -119,7 +119,7 @@ def _with_place(turn: Turn, intent: str) -> Place | list[Reply]:
 
 def place_info(turn: Turn) -> list[Reply]:
     """The full card, and the pin when coordinates are known."""
-    place = _with_place(turn, "place_info")
+    place = _with_place(turn, turn.intent if turn.intent in ("place_info", "directions") else "place_info")
     if not isinstance(place, Place):
         return place
     card = turn.fmt.card(place, turn.store.hours(place), turn.now)
@@ -271,7 +271,12 @@ def _related_service(turn: Turn, place: Place) -> tuple[str, str] | None:
 
 
 def directions(turn: Turn) -> list[Reply]:
-    """Always a location: the pin and map links, else district, address and a map search by name."""
+    """Always a location. "Where is X": its card and pin; "how do I get to X": the map links and pin.
+
+    Without coordinates: district, address and a map search by name, saying no exact pin is on file.
+    """
+    if not turn.services.lexicon.route.among(turn.incoming.text):
+        return place_info(turn)
     place = _with_place(turn, "directions")
     if not isinstance(place, Place):
         return place
@@ -370,6 +375,18 @@ def _notes(*notes: str | None) -> list[Reply]:
     return [TextReply("\n".join(n for n in notes if n))] if any(notes) else []
 
 
+def _with_asked(turn: Turn, category: str) -> str:
+    """The kind with the attributes asked for: "مطعم (مندي)", "pharmacy (open 24 hours)"."""
+    lexicon = turn.services.lexicon
+    text = turn.incoming.text
+    asked = [lexicon.cuisine_names.get(c, {}).get(turn.lang, c) for c in lexicon.wanted_cuisines(text)]
+    asked += [turn.t(f"filter_{f}") for f in lexicon.wanted_filters(text)]
+    if not asked:
+        return category
+    joined = "، ".join(asked) if turn.lang == "ar" else ", ".join(asked)
+    return f"{category} ({joined})".strip()
+
+
 def _asks_open(turn: Turn) -> bool:
     wanted = turn.services.lexicon.wanted_filters(turn.incoming.text)
     return "open_now" in wanted or "open_24h" in wanted
@@ -381,6 +398,11 @@ def find_place(turn: Turn) -> list[Reply]:
     district = turn.parse.first("district")
     if turn.outing and category is None:
         return _outing(turn, district.value if district else None)
+    lexicon = turn.services.lexicon
+    if category is not None and category.end > 0 and lexicon.where.among(turn.incoming.text):
+        name = lexicon.unknown_name(turn.incoming.text, category.start, category.end)
+        if name is not None and district is None:
+            return _not_on_file(turn, name)
     if category is None and district is None:
         if turn.places() or turn.store.search(turn.incoming.text, lang=turn.lang, limit=1, min_score=86):
             return place_info(turn)  # a name the NLU did not mark: resolve_place finds it by search
@@ -395,11 +417,8 @@ def find_place(turn: Turn) -> list[Reply]:
     category_id = category.value if category else None
     filtered = apply_filters(turn, places)
     if not filtered.places:
-        return [
-            turn.text(
-                "find_none", category=_category_name(turn, category_id), where=f" {where}" if where else ""
-            )
-        ]
+        category_text = _with_asked(turn, _category_name(turn, category_id))
+        return [turn.text("find_none", category=category_text, where=f" {where}" if where else "")]
     ranked = _open_first(turn, filtered.places)[:LIST_SIZE]
     header = (
         turn.t(
@@ -412,6 +431,14 @@ def find_place(turn: Turn) -> list[Reply]:
         turn.t("recommend_note") if turn.services.lexicon.recommend.among(turn.incoming.text) else None
     )
     return [*_notes(recommend, filtered.note), _as_choices(turn, header, ranked)]
+
+
+def _not_on_file(turn: Turn, name: str) -> list[Reply]:
+    """A named place Dalil does not know: say so, and give a map search by its name (never a list)."""
+    turn.intent = "directions"
+    search = map_search_url(name)
+    text = "\n".join((turn.t("place_not_on_file", name=name), search))
+    return [QuickButtons(text, (Button(turn.t("button_map"), url=search),))]
 
 
 def _outing(turn: Turn, district: str | None) -> list[Reply]:
@@ -496,7 +523,7 @@ def show_location_results(
     filtered: Filtered = apply_filters(turn, [h.place for h in hits])
     shown = sorted(filtered.places, key=lambda p: distance[p.id])[:LIST_SIZE]
     if not shown:
-        return [turn.text("nearest_none", category=name)]
+        return [turn.text("nearest_none", category=_with_asked(turn, name))]
     if header is None:
         header = turn.t("nearest_results", category=name) if name else turn.t("nearest_results_any")
     few = None

@@ -70,21 +70,30 @@ _FOLD = str.maketrans(
         "ئ": "ي",
         "ؤ": "و",
         "ـ": None,
-        "\u2066": None,
-        "\u2067": None,
-        "\u2068": None,
-        "\u2069": None,
-        "\u200f": None,
-        "\u200e": None,
     }
 )
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩٫", "0123456789.")
 
 
-def fold(text: str) -> str:
-    """Case- and Arabic-spelling-insensitive form: hamza/alef, taa marbuta, ya folded; marks removed."""
+_BIDI = "\u2066\u2067\u2068\u2069\u200e\u200f"
+
+
+def fold(text: str, keep_bidi: bool = False) -> str:
+    """Case- and Arabic-spelling-insensitive form: hamza/alef, taa marbuta, ya folded, diacritics removed.
+
+    Bidi marks are removed too (a name wrapped in isolates is still mentioned), unless ``keep_bidi``:
+    a check that asks about the marks themselves ("\u2068http") compares with them in place.
+    """
     text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Mn")
-    return text.translate(_FOLD).translate(_DIGITS).casefold()
+    folded = text.translate(_FOLD).translate(_DIGITS).casefold()
+    if keep_bidi:
+        return folded
+    return "".join(c for c in folded if c not in _BIDI)
+
+
+def _mentioned(needle: str, seen: Observed) -> bool:
+    marks = any(c in _BIDI for c in needle)
+    return fold(needle, marks) in fold(" \n ".join(seen.everything), marks)
 
 
 @dataclass
@@ -214,7 +223,7 @@ def observe_console(replies: list[Reply], shown: str, actions: list[str]) -> Obs
     row_distances: list[float] = []
     for line in shown.splitlines():
         if not line.strip():
-            if len(rows) >= 2:
+            if rows:
                 seen.place_lists.append(rows)
                 seen.distances_m.append(row_distances)
             rows, row_distances = [], []
@@ -242,7 +251,7 @@ def observe_console(replies: list[Reply], shown: str, actions: list[str]) -> Obs
             seen.pin = True
         if "(/location LAT LON)" in line:
             seen.asks_location = True
-    if len(rows) >= 2:
+    if rows:
         seen.place_lists.append(rows)
         seen.distances_m.append(row_distances)
     for reply in replies:
@@ -277,17 +286,16 @@ def check_turn(expect: dict[str, Any], seen: Observed) -> list[str]:
         problems.append(f"bidi marks around or inside URLs: {marked[:2]}")
     if seen.replies == 0 or not any(s.strip() for s in seen.everything):
         problems.append("no reply (silence)")
-    shown = fold(" \n ".join(seen.everything))
     lang = _lang(seen.texts)
     if "lang" in expect and lang != expect["lang"]:
         problems.append(f"lang {lang!r}, expected {expect['lang']!r}")
-    if "mentions_any" in expect and not any(fold(str(m)) in shown for m in expect["mentions_any"]):
+    if "mentions_any" in expect and not any(_mentioned(str(m), seen) for m in expect["mentions_any"]):
         problems.append(f"mentions none of {expect['mentions_any']}")
     for wanted in expect.get("mentions_all") or []:
-        if fold(str(wanted)) not in shown:
+        if not _mentioned(str(wanted), seen):
             problems.append(f"does not mention {wanted!r}")
     for unwanted in expect.get("mentions_none") or []:
-        if fold(str(unwanted)) in shown:
+        if _mentioned(str(unwanted), seen):
             problems.append(f"mentions {unwanted!r}")
     if "pin" in expect and seen.pin != bool(expect["pin"]):
         problems.append(f"pin {seen.pin}, expected {expect['pin']}")
