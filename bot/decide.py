@@ -24,6 +24,7 @@ _LETTERS = re.compile(r"[^\W\d_]")
 _AND = re.compile(r"^\s*(?:و(?=[^\W\d_]{2})|(?:and|w|wa)\s+(?:an?\s+|the\s+)?)", re.IGNORECASE)
 FOLLOW_UP_WORDS = 4
 UNNAMED_WORDS = 3
+NAME_SEARCH_LETTERS = 4
 """A place question this long that names no place, kind or area is not about a place."""
 """A message this short that names only a kind of place continues the previous search."""
 _SEARCHES = frozenset({"find_place", "nearest_place", "out_of_scope", "place_info", "greet", "help"})
@@ -81,6 +82,24 @@ def _add_category(turn: Turn, category: str) -> None:
     )
 
 
+_NAME_SEARCH = frozenset({"find_place", "nearest_place", "place_info", "directions", "out_of_scope"})
+NAME_SCORE = 86
+"""A fuzzy name match this good, on a message the NLU found no entity in, is taken as that place."""
+
+
+def _search_name(turn: Turn) -> Entity | None:
+    """The place a message names that the NLU did not mark ("wen mol al3arab"), as an entity."""
+    query = turn.services.lexicon.name_part(turn.incoming.text)
+    if len(query) < NAME_SEARCH_LETTERS:
+        return None
+    hits = turn.store.search(query, lang=turn.lang, limit=2, min_score=NAME_SCORE)
+    if not hits or (len(hits) > 1 and hits[1].score >= hits[0].score):
+        return None  # nothing, or a tie: not clear enough to answer about one place
+    entity = Entity("place", hits[0].place.id, 0, 0, query, hits[0].score / 100, "dialogue")
+    turn.parse = replace(turn.parse, entities=(*turn.parse.entities, entity))
+    return entity
+
+
 def decide(turn: Turn, intent: str) -> str:
     """The handler's intent for this turn, given the NLU's ``intent`` and what the message says."""
     lexicon = turn.services.lexicon
@@ -96,6 +115,15 @@ def decide(turn: Turn, intent: str) -> str:
         return "feedback_wrong_info"  # "the info about Red Sea Mall is wrong"
     if intent == "human_handoff" and named_anything:
         return intent
+    if (
+        not parse.entities
+        and intent in _NAME_SEARCH
+        and (intent != "out_of_scope" or lexicon.where.among(text))
+    ):
+        found = _search_name(turn)
+        if found is not None:
+            place = found
+            intent = "find_place"  # decided below: the place's card (or directions)
     cuisines = lexicon.wanted_cuisines(text)
     if cuisines and category is None and place is None:
         _add_category(turn, "restaurant")
@@ -122,7 +150,9 @@ def decide(turn: Turn, intent: str) -> str:
         return "out_of_scope"  # "ابغى رقم حسابي البنكي": asks a number, but of no place in the city
     if intent in ("place_info", "opening_hours") and place is None and category is not None:
         recent = turn.recent_place()
-        if recent is None or category.value not in recent.categories:
+        asks_a_name = lexicon.where.among(text) or parse.first("time") is not None
+        named = lexicon.unknown_name(text, category.start, category.end) if asks_a_name else None
+        if named is None and (recent is None or category.value not in recent.categories):
             intent = "find_place"  # "is there a museum with free entry?" asks for places of a kind
     if intent == "out_of_scope" and category is not None:
         asks = lexicon.recommend.among(text) or cuisines or lexicon.wanted_filters(text)

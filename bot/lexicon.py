@@ -25,6 +25,7 @@ _COMMA = re.compile(r"[،,;؛]\s*")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 _QUESTION = re.compile(r"[?؟]")
 MAX_NAME_WORDS = 4
+MIN_NAME_LETTERS = 3
 LONG_MESSAGE_WORDS = 14
 """A message this long may tell a story before it asks: the question is looked for in its clauses."""
 
@@ -230,6 +231,25 @@ class Lexicon:
         if not taken or len(taken) > MAX_NAME_WORDS:
             return None
         return text[start : taken[-1].end].strip()
+
+    def leftover_name(self, text: str, skip: Sequence[tuple[int, int]]) -> str | None:
+        """What is left of a question once its question words, times and filters are set aside.
+
+        "جدة بارك بيكون فاتح الساعة 11 بالليل؟" leaves "جدة بارك": a name Dalil may not know. None when
+        nothing (or too much) is left.
+        """
+        left = [
+            s
+            for s in words(text)
+            if not any(a <= s.start < b for a, b in skip) and not self._not_a_name(s) and not s.word.isdigit()
+        ]
+        if not 1 <= len(left) <= MAX_NAME_WORDS or max(len(s.word) for s in left) < MIN_NAME_LETTERS:
+            return None
+        return " ".join(text[s.start : s.end] for s in left)
+
+    def name_part(self, text: str) -> str:
+        """``text`` without its question words ("wen mol al3arab" → "mol al3arab"), for a name search."""
+        return " ".join(text[s.start : s.end] for s in words(text) if not self._not_a_name(s))
 
     def _not_a_name(self, span: Span) -> bool:
         lists = (self.not_a_name, self.where, self.greetings, self.recommend, *self.filters.values())

@@ -105,9 +105,14 @@ def apply_filters(turn: Turn, places: list[Place], skip: tuple[str, ...] = ()) -
 
 
 def _label(turn: Turn, name: str, cuisines: list[str]) -> str:
-    moment = _asked_moment(turn)
-    if name == "open_now" and moment != turn.now:
-        return turn.t("filter_open_at", when=turn.fmt.on_day(moment, turn.now) + " " + turn.fmt.clock(moment))
+    when = resolve_when([e.text for e in turn.parse.entities if e.entity == "time"], turn.now)
+    if name == "open_now" and when.explicit and when.at is not None and when.at != turn.now:
+        return turn.t(
+            "filter_open_at", when=turn.fmt.on_day(when.at, turn.now) + " " + turn.fmt.clock(when.at)
+        )
+    if name == "open_now" and when.explicit and when.day is not None:
+        day = datetime.combine(when.day, turn.now.timetz())
+        return turn.t("filter_open_at", when=turn.fmt.on_day(day, turn.now))
     if name == "cuisine":
         names = turn.services.lexicon.cuisine_names
         said = [names.get(c, {}).get(turn.lang, c) for c in cuisines]

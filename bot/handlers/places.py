@@ -81,6 +81,11 @@ def resolve_place(turn: Turn, intent: str) -> Place | list[Reply]:
         if len(close) > 1:
             return [_choice_list(turn, close, turn.t("did_you_mean"), intent)]
         return hits[0].place
+    if intent in ("opening_hours", "directions") and not turn.state.last_places:
+        skip = [(e.start, e.end) for e in turn.parse.entities if e.entity in ("time", "district")]
+        name = turn.services.lexicon.leftover_name(turn.incoming.text, skip)
+        if name is not None:
+            return _not_on_file(turn, name, intent)
     turn.state.pending = {"kind": "need_place", "intent": intent}
     return [turn.text("ask_which_place")]
 
@@ -433,11 +438,20 @@ def find_place(turn: Turn) -> list[Reply]:
     return [*_notes(recommend, filtered.note), _as_choices(turn, header, ranked)]
 
 
-def _not_on_file(turn: Turn, name: str) -> list[Reply]:
-    """A named place Dalil does not know: say so, and give a map search by its name (never a list)."""
-    turn.intent = "directions"
+def _not_on_file(turn: Turn, name: str, intent: str = "directions") -> list[Reply]:
+    """A named place Dalil does not know: say so, and give a map search by its name (never a list).
+
+    Asked about a time ("open at 11 pm?"), the answer names that time too.
+    """
+    turn.intent = intent
     search = map_search_url(name)
-    text = "\n".join((turn.t("place_not_on_file", name=name), search))
+    when = resolve_when([e.text for e in turn.parse.entities if e.entity == "time"], turn.now)
+    if intent == "opening_hours" and when.explicit:
+        label = _when_label(turn, when, when.at)
+        first = turn.t("place_not_on_file_when", name=name, when=label)
+    else:
+        first = turn.t("place_not_on_file", name=name)
+    text = "\n".join((first, search))
     return [QuickButtons(text, (Button(turn.t("button_map"), url=search),))]
 
 

@@ -29,8 +29,35 @@ REPO = HERE.parents[1]
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=RIYADH)  # a Tuesday evening in Jeddah
 CHANNELS = ("rest", "console")
 
-EXPECTED_FAILURES: dict[str, str] = {}
-"""Blind conversation name → why it fails for lack of knowledge data (not a dialogue decision)."""
+_NO_PHARMACIES = "knowledge: data/places has no pharmacy at all, so 'nearest pharmacy' cannot list any"
+_ONE_BANK = "knowledge: one bank/ATM in data/places, so 'nearest ATM' lists one place, 10.5 km away"
+_ONE_MOSQUE = (
+    "knowledge: 1 of 9 mosques in data/places has coordinates, so 'nearest mosque' lists one, 4-8 km away"
+)
+EXPECTED_FAILURES: dict[str, str] = {
+    "blind: full salam plus nearest ATM answers it and reads no district in the salam": _ONE_BANK,
+    "blind: good evening plus nearest ATM without a location asks for it": _ONE_BANK,
+    "blind: an insult is not a hand-off, and the next question is answered": _NO_PHARMACIES,
+    "blind: location then pharmacy, ATM and mosque follow-ups": (
+        f"{_NO_PHARMACIES}; {_ONE_BANK}; {_ONE_MOSQUE}"
+    ),
+    "blind: nearest mosque asks for location, location alone answers, petrol follow-up": (
+        f"{_ONE_MOSQUE}; knowledge: no fuel station in data/places"
+    ),
+    "blind: arabizi nearest pharmacy then ATM with a shared location": f"{_NO_PHARMACIES}; {_ONE_BANK}",
+    "blind: MSA nearest hospital then nearest mosque": _ONE_MOSQUE,
+    "blind: pharmacy from Makkah, then the user picks a Jeddah district": _NO_PHARMACIES,
+    "blind: 24-hour pharmacy nearby at 2 am": _NO_PHARMACIES,
+    "blind: English visitor asking for pharmacies in a district gets English": _NO_PHARMACIES,
+    "blind: long complaint about a mall, the question is the nearest pharmacy": _NO_PHARMACIES,
+}
+"""Blind conversation name → why it fails for lack of knowledge data, not a dialogue decision.
+
+Each was checked by hand: every other expectation of these conversations (language, asking for a
+location, the outside-Jeddah answer, sorted distances, no list where none is due) passes; only the count
+or distance of places the data has is short. They run as non-strict expected failures, so they show as
+XPASS once the open-data sync brings pharmacies, ATMs, mosques and fuel stations with coordinates.
+"""
 
 
 def _all() -> list[Conversation]:
