@@ -161,6 +161,7 @@ def decide(turn: Turn, intent: str) -> str:
     if (
         category is not None
         and place is None
+        and parse.first("district") is None  # "and in Al-Rawdah?" searches there, not near the user
         and turn.state.last_intent == "nearest_place"
         and intent in _SEARCHES
         and len(words(text)) <= FOLLOW_UP_WORDS

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.decide import decide, read_message
-from bot.handlers import conversation, places, services
+from bot.handlers import conversation, places, search, services
 from bot.lexicon import words
 from bot.metrics import Metrics
 from bot.records import Sender
@@ -43,8 +43,8 @@ HANDLERS: Mapping[str, Handler] = {
     "opening_hours": places.opening_hours,
     "contact_info": places.contact_info,
     "directions": places.directions,
-    "find_place": places.find_place,
-    "nearest_place": places.nearest_place,
+    "find_place": search.find_place,
+    "nearest_place": search.nearest_place,
     "municipal_service": services.municipal_service,
     "report_issue": services.report_issue,
 }
@@ -176,11 +176,11 @@ class Engine:
         if incoming.location is not None:
             state.location = [incoming.location.lat, incoming.location.lon, turn.now.timestamp()]
             if kind == "nearest":
-                return places.show_location_results(
+                return search.show_location_results(
                     turn, (incoming.location.lat, incoming.location.lon), pending.get("category")
                 )
             if not incoming.text:
-                return places.show_location_results(
+                return search.show_location_results(
                     turn, (incoming.location.lat, incoming.location.lon), None
                 )
         if kind == "choose_place":

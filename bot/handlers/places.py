@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from bot.cards import map_search_url, map_urls
-from bot.handlers.filters import Filtered, apply_filters, operating
 from bot.turn import Turn
-from bot.types import Button, Choice, Choices, LocationPin, QuickButtons, Reply, RequestLocation, TextReply
+from bot.types import Button, Choice, Choices, LocationPin, QuickButtons, Reply, TextReply
 from bot.when import When, resolve_when
 from knowledge.hours import Status, next_ramadan
 from knowledge.schema import Place
 from nlu.normalize import fold
 
 __all__ = [
+    "LIST_SIZE",
+    "category_name",
     "contact_info",
     "directions",
-    "find_place",
-    "nearest_place",
+    "labels",
+    "not_on_file",
     "opening_hours",
     "place_info",
     "resolve_place",
-    "show_location_results",
     "week_hours",
 ]
 
@@ -31,13 +30,13 @@ CLOSE_MATCH = 4.0
 """Search hits this close to the best one make the question ambiguous."""
 
 
-def _labels(turn: Turn, places: list[Place]) -> list[str]:
+def labels(turn: Turn, places: list[Place]) -> list[str]:
     """Distinct labels: a name shared by several places gets its district (or kind) added."""
     names = [turn.fmt.name(p) for p in places]
     labels = []
     for place, name in zip(places, names, strict=True):
         if names.count(name) > 1:
-            extra = turn.fmt.district(place) or _category_name(turn, place.primary_category, False)
+            extra = turn.fmt.district(place) or category_name(turn, place.primary_category, False)
             name = f"{name} ({extra})" if extra and extra not in name else name
         labels.append(name)
     return [f"{label} ({i})" if labels.count(label) > 1 else label for i, label in enumerate(labels, 1)]
@@ -48,7 +47,7 @@ def _choice_list(turn: Turn, places: list[Place], text: str, intent: str) -> Cho
     turn.state.pending = {"kind": "choose_place", "intent": intent, "options": [p.id for p in places]}
     options = tuple(
         Choice(label[:72], f"place:{p.id}", _distinct(turn.fmt.district(p), label))
-        for p, label in zip(places, _labels(turn, places), strict=True)
+        for p, label in zip(places, labels(turn, places), strict=True)
     )
     return Choices(text, options, turn.t("choose_prompt"))
 
@@ -85,7 +84,7 @@ def resolve_place(turn: Turn, intent: str) -> Place | list[Reply]:
         skip = [(e.start, e.end) for e in turn.parse.entities if e.entity in ("time", "district")]
         name = turn.services.lexicon.leftover_name(turn.incoming.text, skip)
         if name is not None:
-            return _not_on_file(turn, name, intent)
+            return not_on_file(turn, name, intent)
     turn.state.pending = {"kind": "need_place", "intent": intent}
     return [turn.text("ask_which_place")]
 
@@ -319,7 +318,7 @@ def directions(turn: Turn) -> list[Reply]:
     ]
 
 
-def _category_name(turn: Turn, category_id: str | None, in_sentence: bool = True) -> str:
+def category_name(turn: Turn, category_id: str | None, in_sentence: bool = True) -> str:
     """The category's name; in English lower-cased mid-sentence ("the nearest pharmacy")."""
     category = turn.store.categories.get(category_id) if category_id else None
     if category is None:
@@ -332,113 +331,7 @@ def _category_name(turn: Turn, category_id: str | None, in_sentence: bool = True
     return name
 
 
-def _open_first(turn: Turn, places: list[Place]) -> list[Place]:
-    def rank(place: Place) -> tuple[int, str]:
-        hours = turn.store.hours(place)
-        if not hours.known:
-            return (1, turn.fmt.name(place))
-        return (0 if hours.state(turn.now).status is Status.OPEN else 2, turn.fmt.name(place))
-
-    return sorted(places, key=rank)
-
-
-def _describe(turn: Turn, place: Place, distance_m: float | None = None) -> str:
-    parts = []
-    if distance_m is not None:
-        parts.append(turn.fmt.distance(distance_m))
-    hours = turn.store.hours(place)
-    if hours.known:
-        parts.append(turn.fmt.status(hours.state(turn.now), turn.now))
-    elif _asks_open(turn):
-        parts.append(turn.t("hours_unknown_short"))  # asked "open now?": say it cannot be told
-    district = turn.fmt.district(place)
-    if district and distance_m is None:
-        parts.append(district)
-    return " · ".join(parts)[:72]
-
-
-def _district_phrase(turn: Turn, district_id: str) -> str:
-    district = turn.store.districts.get(district_id)
-    if district is None:
-        return ""
-    return turn.t("find_in_district", district=district.name.ar if turn.lang == "ar" else district.name.en)
-
-
-def _as_choices(
-    turn: Turn, header: str, places: list[Place], distances: list[float] | None = None
-) -> Choices:
-    labels = _labels(turn, places)
-    options = tuple(
-        Choice(label[:72], f"place:{p.id}", _describe(turn, p, distances[i] if distances else None) or None)
-        for i, (p, label) in enumerate(zip(places, labels, strict=True))
-    )
-    turn.state.pending = {"kind": "choose_place", "intent": "place_info", "options": [p.id for p in places]}
-    return Choices(header.replace(" :", ":"), options, turn.t("choose_prompt"))
-
-
-def _notes(*notes: str | None) -> list[Reply]:
-    return [TextReply("\n".join(n for n in notes if n))] if any(notes) else []
-
-
-def _with_asked(turn: Turn, category: str) -> str:
-    """The kind with the attributes asked for: "مطعم (مندي)", "pharmacy (open 24 hours)"."""
-    lexicon = turn.services.lexicon
-    text = turn.incoming.text
-    asked = [lexicon.cuisine_names.get(c, {}).get(turn.lang, c) for c in lexicon.wanted_cuisines(text)]
-    asked += [turn.t(f"filter_{f}") for f in lexicon.wanted_filters(text)]
-    if not asked:
-        return category
-    joined = "، ".join(asked) if turn.lang == "ar" else ", ".join(asked)
-    return f"{category} ({joined})".strip()
-
-
-def _asks_open(turn: Turn) -> bool:
-    wanted = turn.services.lexicon.wanted_filters(turn.incoming.text)
-    return "open_now" in wanted or "open_24h" in wanted
-
-
-def find_place(turn: Turn) -> list[Reply]:
-    """Places of a kind and/or in a district, open ones first, with the question's filters applied."""
-    category = turn.parse.first("category")
-    district = turn.parse.first("district")
-    if turn.outing and category is None:
-        return _outing(turn, district.value if district else None)
-    lexicon = turn.services.lexicon
-    if category is not None and category.end > 0 and lexicon.where.among(turn.incoming.text):
-        name = lexicon.unknown_name(turn.incoming.text, category.start, category.end)
-        if name is not None and district is None:
-            return _not_on_file(turn, name)
-    if category is None and district is None:
-        if turn.places() or turn.store.search(turn.incoming.text, lang=turn.lang, limit=1, min_score=86):
-            return place_info(turn)  # a name the NLU did not mark: resolve_place finds it by search
-        turn.state.pending = {"kind": "need_category"}
-        return [turn.text("find_what")]
-    places = turn.store.places
-    if category is not None:
-        places = turn.store.by_category(category.value)
-    if district is not None:
-        places = [p for p in places if p.district == district.value]
-    where = _district_phrase(turn, district.value) if district is not None else ""
-    category_id = category.value if category else None
-    filtered = apply_filters(turn, places)
-    if not filtered.places:
-        category_text = _with_asked(turn, _category_name(turn, category_id))
-        return [turn.text("find_none", category=category_text, where=f" {where}" if where else "")]
-    ranked = _open_first(turn, filtered.places)[:LIST_SIZE]
-    header = (
-        turn.t(
-            "find_results", category=_category_name(turn, category_id, in_sentence=False), where=where
-        ).strip()
-        if category is not None
-        else turn.t("find_results_any", where=f" {where}" if where else "")
-    )
-    recommend = (
-        turn.t("recommend_note") if turn.services.lexicon.recommend.among(turn.incoming.text) else None
-    )
-    return [*_notes(recommend, filtered.note), _as_choices(turn, header, ranked)]
-
-
-def _not_on_file(turn: Turn, name: str, intent: str = "directions") -> list[Reply]:
+def not_on_file(turn: Turn, name: str, intent: str = "directions") -> list[Reply]:
     """A named place Dalil does not know: say so, and give a map search by its name (never a list).
 
     Asked about a time ("open at 11 pm?"), the answer names that time too.
@@ -453,104 +346,3 @@ def _not_on_file(turn: Turn, name: str, intent: str = "directions") -> list[Repl
         first = turn.t("place_not_on_file", name=name)
     text = "\n".join((first, search))
     return [QuickButtons(text, (Button(turn.t("button_map"), url=search),))]
-
-
-def _outing(turn: Turn, district: str | None) -> list[Reply]:
-    """Where to go out with family: a few places of the outing kinds, one or two of each."""
-    chosen: list[Place] = []
-    for category in turn.services.lexicon.outing_categories:
-        kind = [p for p in operating(turn.store.by_category(category)) if district in (None, p.district)]
-        chosen += [p for p in _open_first(turn, kind) if p not in chosen][:1]
-    filtered = apply_filters(turn, chosen, skip=("family_section",))
-    if not filtered.places:
-        return [turn.text("find_what")]
-    return [
-        *_notes(turn.t("recommend_note"), filtered.note),
-        _as_choices(turn, turn.t("outing_results"), filtered.places[:LIST_SIZE]),
-    ]
-
-
-JEDDAH_BBOX = (21.20, 38.95, 22.00, 39.45)
-"""South, west, north, east: Jeddah governorate's extent, until districts carry geometry."""
-
-
-def in_jeddah(lat: float, lon: float) -> bool:
-    """Whether a point lies in the area Dalil covers."""
-    south, west, north, east = JEDDAH_BBOX
-    return south <= lat <= north and west <= lon <= east
-
-
-def nearest_place(turn: Turn) -> list[Reply]:
-    """Nearest places of a kind to the shared location or a named place, or a request to share one."""
-    category = turn.parse.first("category")
-    category_id = category.value if category else None
-    reference = turn.places() or _reference_by_name(turn)
-    if reference and category_id is not None and reference[0].location is not None:
-        place = reference[0]
-        assert place.location is not None  # noqa: S101 - checked just above
-        header = turn.t(
-            "nearest_to_place", category=_category_name(turn, category_id), place=turn.fmt.name(place)
-        )
-        return show_location_results(turn, (place.location.lat, place.location.lon), category_id, header)
-    point: tuple[float, float] | None
-    if turn.incoming.location is not None:
-        point = (turn.incoming.location.lat, turn.incoming.location.lon)
-    else:
-        point = turn.state.recent_location(turn.services.location_max_age_s, turn.now.timestamp())
-    if point is None:
-        turn.state.pending = {"kind": "nearest", "category": category_id}
-        name = _category_name(turn, category_id)
-        text = turn.t("nearest_ask_location", category=name) if name else turn.t("nearest_ask_location_any")
-        return [RequestLocation(text, turn.t("share_location_button"))]
-    return show_location_results(turn, point, category_id)
-
-
-_NEAR = re.compile(
-    r"(?<![^\W_])(?:to|near|from|around|by|قريب من|قريبه من|قرب|جنب|حول|من|عند)\s+(.{3,})$", re.IGNORECASE
-)
-
-
-def _reference_by_name(turn: Turn) -> list[Place]:
-    """The point of "closest hotel to King Fahd's Fountain" when the NLU did not mark the name."""
-    match = _NEAR.search(turn.incoming.text.strip(" ?؟!."))
-    if match is None:
-        return []
-    hits = turn.store.search(match.group(1), lang=turn.lang, limit=1, min_score=86)
-    return [hits[0].place] if hits else []
-
-
-SEARCH_DEPTH = 60
-"""Nearest candidates looked at before filters pick the five shown."""
-
-
-def show_location_results(
-    turn: Turn, point: tuple[float, float], category_id: str | None, header: str | None = None
-) -> list[Reply]:
-    """Up to five nearest places to ``point``, sorted by distance, filters applied, honest about gaps."""
-    turn.state.pending = None
-    name = _category_name(turn, category_id)
-    if not in_jeddah(*point):
-        turn.state.pending = {"kind": "nearest", "category": category_id}
-        return [turn.text("outside_jeddah")]
-    hits = turn.store.nearest(point[0], point[1], category=category_id, limit=SEARCH_DEPTH)
-    distance = {h.place.id: h.distance_m for h in hits}
-    filtered: Filtered = apply_filters(turn, [h.place for h in hits])
-    shown = sorted(filtered.places, key=lambda p: distance[p.id])[:LIST_SIZE]
-    if not shown:
-        return [turn.text("nearest_none", category=_with_asked(turn, name))]
-    if header is None:
-        header = turn.t("nearest_results", category=name) if name else turn.t("nearest_results_any")
-    few = None
-    if category_id is not None:
-        kind = operating(turn.store.by_category(category_id))
-        with_location = sum(1 for p in kind if p.location is not None)
-        if with_location < len(kind) and (
-            with_location < FEW_WITH_COORDINATES or with_location * 2 < len(kind)
-        ):
-            few = turn.t("few_with_coordinates", with_location=with_location, total=len(kind))
-    choices = _as_choices(turn, header, shown, [distance[p.id] for p in shown])
-    return [*_notes(filtered.note), choices, *_notes(few)]
-
-
-FEW_WITH_COORDINATES = 10
-"""Fewer places of a kind with coordinates than this, and "nearest" says the list may be incomplete."""

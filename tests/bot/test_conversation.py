@@ -353,8 +353,15 @@ async def test_find_by_category_in_english(chat: Chat) -> None:
     }
 
 
-async def test_find_with_nothing_known_says_so(chat: Chat) -> None:
+async def test_find_with_nothing_filed_in_the_district_lists_the_nearest_to_it(chat: Chat) -> None:
     replies = await chat.say("مولات في الحمراء")
+    assert kinds(replies) == ["choices"]
+    assert "الحمراء" in said(replies)
+    assert "كم" in said(replies)  # distances from the district's centre
+
+
+async def test_find_with_nothing_known_says_so(chat: Chat) -> None:
+    replies = await chat.say("صيدلية في الحمراء")
     assert kinds(replies) == ["text"]
     assert "الحمراء" in said(replies)
 
