@@ -18,7 +18,9 @@ from nlu.types import Entity, IntentScore, Parse, Parser
 __all__ = ["Reading", "decide", "read_message"]
 
 _NEAR = re.compile(
-    r"(?<![^\W_])(?:near|nearest|closest|close to|around|قريب|قريبه|اقرب|أقرب|جنب|حول)(?![^\W_])"
+    r"(?<![^\W_])(?:near|nearest|closest|close to|around|قريب|قريبه|اقرب|أقرب|جنب|حول|"
+    r"a2rab|a8rab|a9rab|aqrab|agrab|akrab|gareeb|qareeb)(?![^\W_])",
+    re.IGNORECASE,
 )
 _LETTERS = re.compile(r"[^\W\d_]")
 _AND = re.compile(r"^\s*(?:و(?=[^\W\d_]{2})|(?:and|w|wa)\s+(?:an?\s+|the\s+)?)", re.IGNORECASE)
@@ -70,6 +72,13 @@ def read_message(lexicon: Lexicon, parser: Parser, text: str) -> Reading:
             earlier = tuple(e for e in parser.parse(body).entities if e.entity == "place")
             parse = replace(parse, entities=(*parse.entities, *earlier[-1:]))
     return Reading(parse, question, greeting, story)
+
+
+def _next_to(category: Entity, place: Entity, text: str) -> bool:
+    """The kind word is part of the name as said ("mustashfa soliman fakeeh", "Erfan hospital")."""
+    if category.end <= place.start:
+        return not text[category.end : place.start].strip()
+    return place.end <= category.start and not text[place.end : category.start].strip()
 
 
 def _inside(inner: Entity, outer: Entity) -> bool:
@@ -134,7 +143,7 @@ def decide(turn: Turn, intent: str) -> str:
         turn.outing = True
         return "find_place"
     if place is not None and intent in ("find_place", "nearest_place", "place_info"):
-        near = intent == "nearest_place" or bool(_NEAR.search(text))
+        near = bool(_NEAR.search(text)) and category is not None and not _next_to(category, place, text)
         if category is not None and not _inside(category, place) and near:
             return "nearest_place"  # "a pharmacy near Red Sea Mall": the place is the reference point
         if lexicon.where.among(text):

@@ -169,9 +169,8 @@ def nearest_place(turn: Turn) -> list[Reply]:
         header = turn.t(
             "nearest_to_place", category=category_name(turn, category_id), place=turn.fmt.name(place)
         )
-        return show_location_results(
-            turn, (place.location.lat, place.location.lon), category_id, header, near=turn.fmt.name(place)
-        )
+        at = (place.location.lat, place.location.lon)
+        return show_location_results(turn, at, category_id, header, turn.fmt.name(place), place.id)
     point: tuple[float, float] | None
     if turn.incoming.location is not None:
         point = (turn.incoming.location.lat, turn.incoming.location.lon)
@@ -209,6 +208,7 @@ def show_location_results(
     category_id: str | None,
     header: str | None = None,
     near: str | None = None,
+    skip: str | None = None,
 ) -> list[Reply]:
     """Up to five nearest places to ``point``, sorted by distance, filters applied, honest about gaps."""
     turn.state.pending = None
@@ -218,7 +218,7 @@ def show_location_results(
         return [turn.text("outside_jeddah")]
     hits = turn.store.nearest(point[0], point[1], category=category_id, limit=SEARCH_DEPTH)
     distance = {h.place.id: h.distance_m for h in hits}
-    filtered: Filtered = apply_filters(turn, [h.place for h in hits])
+    filtered: Filtered = apply_filters(turn, [h.place for h in hits if h.place.id != skip])
     shown = sorted(filtered.places, key=lambda p: distance[p.id])[:LIST_SIZE]
     if not shown:
         if near:
