@@ -18,10 +18,11 @@ from nlu.types import Entity, IntentScore, Parse, Parser
 __all__ = ["Reading", "decide", "read_message"]
 
 _NEAR = re.compile(
-    r"(?<![^\W_])(?:near|nearest|closest|close to|around|قريب|قريبه|اقرب|أقرب|جنب|حول|"
+    r"(?<![^\W_])(?:near|nearby|nearest|closest|close|around|قريب|قريبه|قريبة|القريب|القريبه|القريبة|اقرب|أقرب|جنب|حول|"
     r"a2rab|a8rab|a9rab|aqrab|agrab|akrab|gareeb|qareeb)(?![^\W_])",
     re.IGNORECASE,
 )
+_IN = re.compile(r"(?:(?<![^\W_])(?:in|inside|at|في|داخل)\s+(?:the\s+)?|(?<![^\W_])ب)\S*$", re.IGNORECASE)
 _LETTERS = re.compile(r"[^\W\d_]")
 _AND = re.compile(r"^\s*(?:و(?=[^\W\d_]{2})|(?:and|w|wa)\s+(?:an?\s+|the\s+)?)", re.IGNORECASE)
 FOLLOW_UP_WORDS = 4
@@ -143,9 +144,22 @@ def decide(turn: Turn, intent: str) -> str:
         turn.outing = True
         return "find_place"
     if place is not None and intent in ("find_place", "nearest_place", "place_info"):
-        near = bool(_NEAR.search(text)) and category is not None and not _next_to(category, place, text)
-        if category is not None and not _inside(category, place) and near:
+        apart = category is not None and not _inside(category, place) and not _next_to(category, place, text)
+        if apart and _NEAR.search(text):
             return "nearest_place"  # "a pharmacy near Red Sea Mall": the place is the reference point
+        area = turn.store.get(place.value)
+        if apart and area is not None and area.district and _IN.search(text[: place.start]):
+            # "any museums in Al-Balad?": the place names the area to search in
+            turn.parse = replace(
+                turn.parse,
+                entities=tuple(
+                    Entity("district", area.district, e.start, e.end, e.text, e.confidence, "dialogue")
+                    if e is place
+                    else e
+                    for e in turn.parse.entities
+                ),
+            )
+            return "find_place"
         if lexicon.where.among(text):
             return "directions"  # "where is X": the card with its pin, or a map search by its name
         return "place_info"

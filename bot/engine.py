@@ -256,9 +256,13 @@ class Engine:
     def _numbered_choice(self, turn: Turn, pending: Mapping[str, object]) -> list[Reply] | None:
         match = _CHOICE_NUMBER.match(turn.incoming.text)
         options = pending.get("options")
-        if not match or not isinstance(options, list):
+        ordinal = self.services.lexicon.ordinal(turn.incoming.text)  # "the second one", "الثاني"
+        if (not match and ordinal is None) or not isinstance(options, list):
             return None
-        index = int(match.group(1).translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))) - 1
+        if match:
+            index = int(match.group(1).translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))) - 1
+        else:
+            index = (ordinal or 0) - 1
         if not 0 <= index < len(options):
             return None
         return self._payload(turn, f"place:{options[index]}", str(pending.get("intent", "place_info")))

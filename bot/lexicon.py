@@ -25,6 +25,7 @@ _COMMA = re.compile(r"[،,;؛]\s*")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 _QUESTION = re.compile(r"[?؟]")
 MAX_NAME_WORDS = 4
+MAX_ORDINAL_WORDS = 4
 MIN_NAME_LETTERS = 3
 LONG_MESSAGE_WORDS = 14
 """A message this long may tell a story before it asks: the question is looked for in its clauses."""
@@ -141,6 +142,7 @@ class Lexicon:
     """cuisine id → {"ar": first Arabic word, "en": first English word} from its list."""
     where: Phrases = Phrases()
     route: Phrases = Phrases()
+    ordinals: tuple[tuple[Phrases, int], ...] = ()
     not_a_name: Phrases = Phrases()
     arabizi: Phrases = Phrases()
     wrong_info: Phrases = Phrases()
@@ -166,6 +168,9 @@ class Lexicon:
             cuisine_names={k: _names(v) for k, v in (doc.get("cuisines") or {}).items()},
             where=Phrases.of(doc.get("where") or ()),
             route=Phrases.of(doc.get("route") or ()),
+            ordinals=tuple(
+                (Phrases.of(items), int(number)) for number, items in (doc.get("ordinals") or {}).items()
+            ),
             not_a_name=Phrases.of(doc.get("not_a_name") or ()),
             arabizi=Phrases.of(doc.get("arabizi") or ()),
             wrong_info=Phrases.of(doc.get("wrong_info") or ()),
@@ -184,6 +189,13 @@ class Lexicon:
         cut = spans[count - 1].end
         rest = text[cut:].lstrip(" \t\n،,.!؟?-—:;؛")
         return text[:cut], rest
+
+    def ordinal(self, text: str) -> int | None:
+        """Which row a short answer picks ("the second one", "الثاني", "رقم ٣"), or None."""
+        spans = words(text)
+        if len(spans) > MAX_ORDINAL_WORDS:
+            return None
+        return next((number for phrases, number in self.ordinals if phrases.find(spans)), None)
 
     def only_cancel(self, text: str) -> bool:
         """The message is a cancel word and little else ("cancel", "رجعني للبوت", "الغ لو سمحت")."""
@@ -238,10 +250,12 @@ class Lexicon:
         "جدة بارك بيكون فاتح الساعة 11 بالليل؟" leaves "جدة بارك": a name Dalil may not know. None when
         nothing (or too much) is left.
         """
+        spans = words(text)
+        covered = self._question_words(spans)
         left = [
             s
-            for s in words(text)
-            if not any(a <= s.start < b for a, b in skip) and not self._not_a_name(s) and not s.word.isdigit()
+            for i, s in enumerate(spans)
+            if i not in covered and not any(a <= s.start < b for a, b in skip) and not s.word.isdigit()
         ]
         if not 1 <= len(left) <= MAX_NAME_WORDS or max(len(s.word) for s in left) < MIN_NAME_LETTERS:
             return None
@@ -249,11 +263,26 @@ class Lexicon:
 
     def name_part(self, text: str) -> str:
         """``text`` without its question words ("wen mol al3arab" → "mol al3arab"), for a name search."""
-        return " ".join(text[s.start : s.end] for s in words(text) if not self._not_a_name(s))
+        spans = words(text)
+        covered = self._question_words(spans)
+        return " ".join(text[s.start : s.end] for i, s in enumerate(spans) if i not in covered)
+
+    def _question_words(self, spans: Sequence[Span]) -> set[int]:
+        """Indices of the words that belong to phrases which are not names (several-word ones too)."""
+        lists = (
+            self.not_a_name,
+            self.where,
+            self.route,
+            self.greetings,
+            self.recommend,
+            self.wrong_info,
+            *self.filters.values(),
+            *self.cuisines.values(),
+        )
+        return {i for phrases in lists for a, b in phrases.find(spans) for i in range(a, b)}
 
     def _not_a_name(self, span: Span) -> bool:
-        lists = (self.not_a_name, self.where, self.greetings, self.recommend, *self.filters.values())
-        return any(p.find([span]) for p in (*lists, *self.cuisines.values()))
+        return bool(self._question_words([span]))
 
     def related_service(self, name: str) -> str | None:
         """The service that answers for a body with this name (its phone when the body has none)."""

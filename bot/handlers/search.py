@@ -61,12 +61,12 @@ def _as_choices(
     return Choices(header.replace(" :", ":"), options, turn.t("choose_prompt"))
 
 
-def _with_notes(header: str, *notes: str | None) -> str:
+def _with_notes(header: str, *notes: str | None, after: str | None = None) -> str:
     """The list's header, after what needs saying about the list (one message on every channel).
 
     Not ranked by taste, a filter that could not be checked, few of the kind on the map.
     """
-    return "\n".join((*(n for n in notes if n), header))
+    return "\n".join((*(n for n in notes if n), header, *((after,) if after else ())))
 
 
 def _with_asked(turn: Turn, category: str) -> str:
@@ -235,7 +235,9 @@ def show_location_results(
         ):
             few = turn.t("few_with_coordinates", with_location=with_location, total=len(kind))
     return [
-        _as_choices(turn, _with_notes(header, filtered.note, few), shown, [distance[p.id] for p in shown])
+        _as_choices(
+            turn, _with_notes(header, filtered.note, after=few), shown, [distance[p.id] for p in shown]
+        )
     ]
 
 

@@ -140,9 +140,11 @@ def report_issue(turn: Turn) -> list[Reply]:
 def _where_said(turn: Turn) -> str | None:
     """The place a report names already (a street, landmark or district), so it is not asked again."""
     said = [e.text for e in turn.parse.entities if e.entity in ("place", "district") and e.text]
+    match = _WHERE.search(turn.incoming.text)
+    if match and (not said or all(s in match.group(0) for s in said)):
+        return match.group(0).strip()  # "عند دوار الطيارة" says more than the entity "دوار" in it
     if said:
         return "، ".join(dict.fromkeys(said)) if turn.lang == "ar" else ", ".join(dict.fromkeys(said))
-    match = _WHERE.search(turn.incoming.text)
     return match.group(0).strip() if match else None
 
 
