@@ -100,7 +100,7 @@ def build_app(settings: Settings, states: StateStore | None = None) -> App:
         texts,
         settings.confidence_threshold,
         location_max_age_s=settings.location_max_age_s,
-        lexicon=Lexicon.load(settings.data_dir / "dialogue.yml"),
+        lexicon=Lexicon.load(settings.data_dir / "dialogue" / "words.yml"),
         handoff_max_s=settings.handoff_max_s,
     )
     metrics = Metrics()

@@ -1,6 +1,6 @@
 """What the dialogue reads in a message besides the NLU: set phrases, frustration, filters, the question.
 
-The word lists live in ``data/dialogue.yml``. Matching is on whole normalised words, so "ورحمة" inside
+The word lists live in ``data/dialogue/words.yml``. Matching is on whole normalised words, so "ورحمة" inside
 "السلام عليكم ورحمة الله" is part of a greeting and "open" inside "opening" is nothing. Everything here is
 a pure function of the text: the engine and handlers decide what to do with it.
 """
@@ -127,7 +127,7 @@ class Phrases:
 
 @dataclass(frozen=True)
 class Lexicon:
-    """The dialogue's word lists (``data/dialogue.yml``)."""
+    """The dialogue's word lists (``data/dialogue/words.yml``)."""
 
     greetings: Phrases = Phrases()
     frustration: Phrases = Phrases()

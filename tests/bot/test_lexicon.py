@@ -8,7 +8,7 @@ import pytest
 
 from bot.lexicon import Lexicon, question_clause
 
-LEXICON = Lexicon.load(Path(__file__).parents[2] / "data" / "dialogue.yml")
+LEXICON = Lexicon.load(Path(__file__).parents[2] / "data" / "dialogue" / "words.yml")
 
 
 @pytest.mark.parametrize(
