@@ -102,11 +102,10 @@ def find_place(turn: Turn) -> list[Reply]:
             return place_info(turn)  # a name the NLU did not mark: resolve_place finds it by search
         turn.state.pending = {"kind": "need_category"}
         return [turn.text("find_what")]
-    places = turn.store.places
-    if category is not None:
-        places = turn.store.by_category(category.value)
-    if district is not None:
-        places = [p for p in places if p.district == district.value]
+    # Curated places first; a city-scale open-data layer can hold thousands of one kind.
+    places = turn.store.matching(
+        category.value if category else None, district.value if district else None, limit=MATCH_LIMIT
+    )
     where = _district_phrase(turn, district.value) if district is not None else ""
     category_id = category.value if category else None
     filtered = apply_filters(turn, places)
@@ -128,7 +127,8 @@ def find_place(turn: Turn) -> list[Reply]:
     recommend = (
         turn.t("recommend_note") if turn.services.lexicon.recommend.among(turn.incoming.text) else None
     )
-    return [_as_choices(turn, _with_notes(header, recommend, filtered.note), ranked)]
+    attribution = turn.fmt.list_attribution(ranked)
+    return [_as_choices(turn, _with_notes(header, recommend, filtered.note, after=attribution), ranked)]
 
 
 def _near_district(
@@ -145,7 +145,7 @@ def _outing(turn: Turn, district: str | None) -> list[Reply]:
     """Where to go out with family: a few places of the outing kinds, one or two of each."""
     chosen: list[Place] = []
     for category in turn.services.lexicon.outing_categories:
-        kind = [p for p in operating(turn.store.by_category(category)) if district in (None, p.district)]
+        kind = operating(turn.store.matching(category, district, limit=MATCH_LIMIT))
         chosen += [p for p in _open_first(turn, kind) if p not in chosen][:1]
     filtered = apply_filters(turn, chosen, skip=("family_section",))
     if not filtered.places:
@@ -198,6 +198,8 @@ def _reference_by_name(turn: Turn) -> list[Place]:
     return [hits[0].place] if hits else []
 
 
+MATCH_LIMIT = 100
+"""Places of a kind looked at for a list (curated first), before filters and ranking pick five."""
 SEARCH_DEPTH = 60
 """Nearest candidates looked at before filters pick the five shown."""
 
@@ -227,16 +229,20 @@ def show_location_results(
     if header is None:
         header = turn.t("nearest_results", category=name) if name else turn.t("nearest_results_any")
     few = None
-    if category_id is not None:
+    if category_id is not None and len(hits) < SEARCH_DEPTH:  # a kind this rare: is its map complete?
         kind = operating(turn.store.by_category(category_id))
         with_location = sum(1 for p in kind if p.location is not None)
         if with_location < len(kind) and (
             with_location < FEW_WITH_COORDINATES or with_location * 2 < len(kind)
         ):
             few = turn.t("few_with_coordinates", with_location=with_location, total=len(kind))
+    attribution = turn.fmt.list_attribution(shown)
     return [
         _as_choices(
-            turn, _with_notes(header, filtered.note, after=few), shown, [distance[p.id] for p in shown]
+            turn,
+            _with_notes(header, filtered.note, after="\n".join(filter(None, (few, attribution)))),
+            shown,
+            [distance[p.id] for p in shown],
         )
     ]
 
