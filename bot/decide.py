@@ -123,8 +123,8 @@ def decide(turn: Turn, intent: str) -> str:
         return "frustration"
     if intent in _ABOUT_A_PLACE and lexicon.wrong_info.among(text) and turn.state.pending is None:
         return "feedback_wrong_info"  # "the info about Red Sea Mall is wrong"
-    if intent == "human_handoff" and named_anything:
-        return intent
+    if intent == "human_handoff" and not lexicon.person_request.among(text):
+        return "frustration"  # "you're not helping at all": an apology and the choice, not a queue
     if (
         not parse.entities
         and intent in _NAME_SEARCH
@@ -134,8 +134,8 @@ def decide(turn: Turn, intent: str) -> str:
         if found is not None:
             place = found
             intent = "find_place"  # decided below: the place's card (or directions)
-    cuisines = lexicon.wanted_cuisines(text)
-    if cuisines and category is None and place is None:
+    cuisines = lexicon.wanted_cuisines(turn.asked())
+    if cuisines and category is None:  # "a seafood place near the Corniche": a restaurant, near it
         _add_category(turn, "restaurant")
         category = turn.parse.first("category")
         if intent not in ("nearest_place", "find_place"):

@@ -83,6 +83,17 @@ class Turn:
                 seen.append(place)
         return seen
 
+    def asked(self) -> str:
+        """The message with the places it names blanked out: what it asks besides them.
+
+        "Indian Consulate" does not ask for Indian food, nor "الواجهة البحرية" for seafood.
+        """
+        text = self.incoming.text
+        for entity in self.parse.entities:
+            if entity.entity == "place" and 0 <= entity.start < entity.end <= len(text):
+                text = text[: entity.start] + " " * (entity.end - entity.start) + text[entity.end :]
+        return text
+
     def recent_place(self) -> Place | None:
         """The place this conversation was last about."""
         for place_id in self.state.last_places:

@@ -79,7 +79,7 @@ def _checks(turn: Turn, cuisines: list[str]) -> dict[str, Check]:
 def apply_filters(turn: Turn, places: list[Place], skip: tuple[str, ...] = ()) -> Filtered:
     """Keep the places that pass every filter the question asks for; say what could not be checked."""
     lexicon = turn.services.lexicon
-    text = turn.incoming.text
+    text = turn.asked()
     wanted = [f for f in lexicon.wanted_filters(text) if f not in skip]
     cuisines = lexicon.wanted_cuisines(text)
     if cuisines:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot.cards import map_search_url, map_urls
@@ -59,7 +60,7 @@ def _distinct(description: str | None, title: str) -> str | None:
 
 def resolve_place(turn: Turn, intent: str) -> Place | list[Reply]:
     """The place the person means, or the replies that ask them (which one? did you mean?)."""
-    named = _without_parents(turn.places())
+    named = _without_locators(turn, _without_parents(turn.places()))
     if len(named) > 1:
         return [_choice_list(turn, named[:3], turn.t("did_you_mean"), intent)]
     if named:
@@ -87,6 +88,25 @@ def resolve_place(turn: Turn, intent: str) -> Place | list[Reply]:
             return not_on_file(turn, name, intent)
     turn.state.pending = {"kind": "need_place", "intent": intent}
     return [turn.text("ask_which_place")]
+
+
+_LOCATOR = re.compile(
+    r"(?:(?<![^\W_])(?:on|in|at|near|by|inside|في|على|عند|جنب|بجانب|قرب|داخل)\s+(?:the\s+)?|(?<![^\W_])[بف])$",
+    re.IGNORECASE,
+)
+
+
+def _without_locators(turn: Turn, places: list[Place]) -> list[Place]:
+    """Drop a place named only to locate another ("the Hilton on the Corniche", "فرع ساب في رد سي مول")."""
+    if len(places) < 2:
+        return places
+    first = places[0].id
+    located = {
+        e.value
+        for e in turn.parse.entities
+        if e.entity == "place" and e.value != first and _LOCATOR.search(turn.incoming.text[: e.start])
+    }
+    return [p for p in places if p.id not in located] or places
 
 
 def _without_parents(places: list[Place]) -> list[Place]:

@@ -7,6 +7,7 @@ answers a point outside Jeddah with "I cover Jeddah" instead of a distance acros
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from bot.handlers.filters import Filtered, apply_filters, operating
 from bot.handlers.places import LIST_SIZE, category_name, labels, not_on_file, place_info
@@ -14,6 +15,7 @@ from bot.turn import Turn
 from bot.types import Choice, Choices, Reply, RequestLocation
 from knowledge.hours import Status
 from knowledge.schema import Place
+from nlu.types import Entity
 
 __all__ = ["find_place", "nearest_place", "show_location_results"]
 
@@ -72,7 +74,7 @@ def _with_notes(header: str, *notes: str | None, after: str | None = None) -> st
 def _with_asked(turn: Turn, category: str) -> str:
     """The kind with the attributes asked for: "مطعم (مندي)", "pharmacy (open 24 hours)"."""
     lexicon = turn.services.lexicon
-    text = turn.incoming.text
+    text = turn.asked()
     asked = [lexicon.cuisine_names.get(c, {}).get(turn.lang, c) for c in lexicon.wanted_cuisines(text)]
     asked += [turn.t(f"filter_{f}") for f in lexicon.wanted_filters(text)]
     if not asked:
@@ -82,7 +84,7 @@ def _with_asked(turn: Turn, category: str) -> str:
 
 
 def _asks_open(turn: Turn) -> bool:
-    wanted = turn.services.lexicon.wanted_filters(turn.incoming.text)
+    wanted = turn.services.lexicon.wanted_filters(turn.asked())
     return "open_now" in wanted or "open_24h" in wanted
 
 
@@ -96,6 +98,12 @@ def find_place(turn: Turn) -> list[Reply]:
     if category is not None and category.end > 0 and lexicon.where.among(turn.incoming.text):
         name = lexicon.unknown_name(turn.incoming.text, category.start, category.end)
         if name is not None and district is None:
+            hits = turn.store.search(name, lang=turn.lang, limit=2, min_score=NAMED_SCORE)
+            if hits and (len(hits) == 1 or hits[0].score - hits[1].score >= NAMED_MARGIN):
+                # a name the NLU did not mark ("الصالة رقم 1 بالمطار"), clearly one place
+                entity = Entity("place", hits[0].place.id, 0, 0, name, 1.0, "dialogue")
+                turn.parse = replace(turn.parse, entities=(entity,))
+                return place_info(turn)
             return not_on_file(turn, name)
     if category is None and district is None:
         if turn.places() or turn.store.search(turn.incoming.text, lang=turn.lang, limit=1, min_score=86):
@@ -198,6 +206,9 @@ def _reference_by_name(turn: Turn) -> list[Place]:
     return [hits[0].place] if hits else []
 
 
+NAMED_SCORE = 88
+NAMED_MARGIN = 2.0
+"""How close a search hit must be to a name said with a kind of place to be taken as that place."""
 MATCH_LIMIT = 100
 """Places of a kind looked at for a list (curated first), before filters and ranking pick five."""
 SEARCH_DEPTH = 60

@@ -15,7 +15,7 @@ _SKIP = re.compile(r"^\s*(?:لا|no|skip|تخطي|ما ابي|ما ابغى|ما
 _HOW = re.compile(r"\b(?:كيف|وشلون|طريقة|طريقه|how)\b", re.IGNORECASE)
 _MIN_DESCRIPTION_WORDS = 2
 _WHERE = re.compile(
-    r"(?:(?<!\w)(?:شارع|طريق|حي|دوار|جنب|عند|قدام|قريب من)\s+[^\s،,.؟?]+(?:\s+[^\s،,.؟?]+)?)"
+    r"(?:(?<!\w)(?:شارع|طريق|حي|دوار|جنب|عند|قدام|قريب من)(?:\s+[^\s،,.؟?]+){1,4})"
     r"|(?:\b(?:on|in|near|at)\s+(?:the\s+)?[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*(?:\s+(?:street|road|district))?)"
     r"|(?:\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*\s+(?:[Ss]treet|[Rr]oad|[Dd]istrict)\b)",
 )
