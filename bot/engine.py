@@ -148,8 +148,12 @@ class Engine:
             return state.lang
         detected = parse.lang if parse.text and any(ch.isalpha() for ch in parse.text) else None
         latin = bool(_LATIN.search(parse.text)) and not _ARABIC.search(parse.text)
-        if detected == "en" and latin and self.services.lexicon.arabizi.among(parse.text):
+        lexicon = self.services.lexicon
+        arabizi_words = latin and lexicon.arabizi.among(parse.text)
+        if detected == "en" and arabizi_words:
             detected = "ar"  # "feen red sea mall": Arabic in Latin letters
+        elif detected == "ar" and latin and not arabizi_words and lexicon.english.among(parse.text):
+            detected = "en"  # "is it open at 3am?": a digit in a word, but English
         if detected == "ar" and latin:
             state.arabizi = True  # Arabic in Latin letters: answered in Arabic from now on
         elif detected == "en" and state.arabizi:

@@ -145,6 +145,7 @@ class Lexicon:
     ordinals: tuple[tuple[Phrases, int], ...] = ()
     not_a_name: Phrases = Phrases()
     arabizi: Phrases = Phrases()
+    english: Phrases = Phrases()
     wrong_info: Phrases = Phrases()
     related_services: tuple[tuple[Phrases, str], ...] = ()
 
@@ -173,6 +174,7 @@ class Lexicon:
             ),
             not_a_name=Phrases.of(doc.get("not_a_name") or ()),
             arabizi=Phrases.of(doc.get("arabizi") or ()),
+            english=Phrases.of(doc.get("english") or ()),
             wrong_info=Phrases.of(doc.get("wrong_info") or ()),
             related_services=tuple(
                 (Phrases.of(item.get("words") or ()), str(item["service"]))
