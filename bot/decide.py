@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bot.lexicon import Lexicon, question_clause, words
+from bot.lexicon import Lexicon, Phrases, question_clause, words
 from bot.turn import Turn
 from nlu.types import Entity, IntentScore, Parse, Parser
 
@@ -23,6 +23,7 @@ _NEAR = re.compile(
     re.IGNORECASE,
 )
 _IN = re.compile(r"(?:(?<![^\W_])(?:in|inside|at|في|داخل)\s+(?:the\s+)?|(?<![^\W_])ب)\S*$", re.IGNORECASE)
+_NUMBERED = re.compile(r"(?:رقم|number|no\.?)\s*[0-9٠-٩]+", re.IGNORECASE)
 _LETTERS = re.compile(r"[^\W\d_]")
 _AND = re.compile(r"^\s*(?:و(?=[^\W\d_]{2})|(?:and|w|wa)\s+(?:an?\s+|the\s+)?)", re.IGNORECASE)
 FOLLOW_UP_WORDS = 4
@@ -72,7 +73,40 @@ def read_message(lexicon: Lexicon, parser: Parser, text: str) -> Reading:
         if not parse.first("place") and not parse.first("category"):  # "is it open tonight?"
             earlier = tuple(e for e in parser.parse(body).entities if e.entity == "place")
             parse = replace(parse, entities=(*parse.entities, *earlier[-1:]))
+    if parse.intent.name == "out_of_scope" and not parse.entities and _city_cue(lexicon, question):
+        parse = replace(parse, entities=recover_entities(parser, question))
     return Reading(parse, question, greeting, story)
+
+
+RECOVER_WORDS = 3
+"""Window for :func:`recover_entities`: the NLU keeps the entities of messages this short."""
+
+
+def _city_cue(lexicon: Lexicon, text: str) -> bool:
+    lists = (lexicon.where, lexicon.route, lexicon.recommend, lexicon.outing, *lexicon.filters.values())
+    return bool(_NEAR.search(text)) or any(p.among(text) for p in (*lists, *lexicon.cuisines.values()))
+
+
+def recover_entities(parser: Parser, text: str) -> tuple[Entity, ...]:
+    """The places, kinds, areas and times in a sentence the NLU judged out of scope.
+
+    The NLU drops the entities of a long out-of-scope sentence ("a bank" in a banking complaint); when the
+    sentence reads like a city question ("أريد أفضل مطعم في جدة", "… where is the nearest restaurant?"),
+    they are read back from short windows of it, longest mention first.
+    """
+    spans = words(text)
+    found: list[Entity] = []
+    for index in range(len(spans)):
+        start, end = spans[index].start, spans[min(index + RECOVER_WORDS, len(spans)) - 1].end
+        for entity in parser.parse(text[start:end]).entities:
+            moved = replace(entity, start=entity.start + start, end=entity.end + start)
+            if not any(moved.start < e.end and e.start < moved.end for e in found):
+                found.append(moved)
+            elif any(e.start <= moved.start and moved.end <= e.end for e in found):
+                continue
+            else:  # a longer mention of the same thing replaces the shorter one
+                found = [e for e in found if not (moved.start <= e.start and e.end <= moved.end)] + [moved]
+    return tuple(sorted(found, key=lambda e: e.start))
 
 
 def _next_to(category: Entity, place: Entity, text: str) -> bool:
@@ -125,6 +159,12 @@ def decide(turn: Turn, intent: str) -> str:
         return "feedback_wrong_info"  # "the info about Red Sea Mall is wrong"
     if intent == "human_handoff" and not lexicon.person_request.among(text):
         return "frustration"  # "you're not helping at all": an apology and the choice, not a queue
+    if category is None and place is None and lexicon.outing.among(text):
+        turn.outing = True
+        return "find_place"
+    about_recent = intent == "out_of_scope" and not parse.entities and turn.recent_place() is not None
+    if about_recent and (lexicon.route.among(text) or lexicon.where.among(text)):
+        return "directions"  # "كيف أصل إليه؟" about the place just discussed
     if (
         not parse.entities
         and intent in _NAME_SEARCH
@@ -140,10 +180,13 @@ def decide(turn: Turn, intent: str) -> str:
         category = turn.parse.first("category")
         if intent not in ("nearest_place", "find_place"):
             intent = "find_place"
-    if category is None and place is None and lexicon.outing.among(text):
-        turn.outing = True
-        return "find_place"
-    if place is not None and intent in ("find_place", "nearest_place", "place_info"):
+    timed = intent == "out_of_scope" and parse.first("time") is not None and not (place or category)
+    if timed and lexicon.filters.get("open_now", Phrases()).among(text):
+        return "opening_hours"  # "جدة بارك بيكون فاتح الساعة 11؟": an hours question about a name
+    where = intent == "contact_info" and place is not None and lexicon.where.among(text)
+    if where and not lexicon.contact.among(_NUMBERED.sub(" ", text)):  # "الصالة رقم ١" names a hall
+        return "directions"  # "فين مطار الملك عبدالعزيز": where, not a number
+    if place is not None and intent in ("find_place", "nearest_place", "place_info", "out_of_scope"):
         apart = category is not None and not _inside(category, place) and not _next_to(category, place, text)
         if apart and _NEAR.search(text):
             return "nearest_place"  # "a pharmacy near Red Sea Mall": the place is the reference point
@@ -177,6 +220,8 @@ def decide(turn: Turn, intent: str) -> str:
         named = lexicon.unknown_name(text, category.start, category.end) if asks_a_name else None
         if named is None and (recent is None or category.value not in recent.categories):
             intent = "find_place"  # "is there a museum with free entry?" asks for places of a kind
+    if intent == "out_of_scope" and category is not None and place is None and _NEAR.search(text):
+        return "nearest_place"  # "… Where is the nearest restaurant?" after a long story
     if intent == "out_of_scope" and category is not None:
         asks = lexicon.recommend.among(text) or cuisines or lexicon.wanted_filters(text)
         if asks or len(words(text)) <= FOLLOW_UP_WORDS:

@@ -142,6 +142,7 @@ class Lexicon:
     """cuisine id → {"ar": first Arabic word, "en": first English word} from its list."""
     where: Phrases = Phrases()
     route: Phrases = Phrases()
+    contact: Phrases = Phrases()
     ordinals: tuple[tuple[Phrases, int], ...] = ()
     not_a_name: Phrases = Phrases()
     arabizi: Phrases = Phrases()
@@ -169,6 +170,7 @@ class Lexicon:
             cuisine_names={k: _names(v) for k, v in (doc.get("cuisines") or {}).items()},
             where=Phrases.of(doc.get("where") or ()),
             route=Phrases.of(doc.get("route") or ()),
+            contact=Phrases.of(doc.get("contact") or ()),
             ordinals=tuple(
                 (Phrases.of(items), int(number)) for number, items in (doc.get("ordinals") or {}).items()
             ),
@@ -275,7 +277,6 @@ class Lexicon:
             self.not_a_name,
             self.where,
             self.route,
-            self.greetings,
             self.recommend,
             self.wrong_info,
             *self.filters.values(),

@@ -40,5 +40,6 @@ def test_a_follow_up_uses_the_location_shared_in_an_earlier_run(
     kinds = [r["kind"] for r in follow_up]
     assert "request_location" not in kinds  # the location from the first run is remembered
     assert "choices" in kinds
+    assert " كم" in json.dumps(follow_up, ensure_ascii=False)  # distances from the remembered point
     other = _ask(capsys, "وكافيه؟", "--user", "someone-else")
-    assert "choices" not in [r["kind"] for r in other]  # another user starts fresh
+    assert " كم" not in json.dumps(other, ensure_ascii=False)  # another user has no location on file
