@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -64,20 +65,25 @@ _CLITICS = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", 
 """Arabic prefixes a word may carry ("للمأكولات", "والبحرية", "بالروضة"); Latin words carry none."""
 
 
-def _variants(word: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def _variants(word: str) -> frozenset[str]:
+    """``word`` and the word under its clitics; cached (bounded: words come from users)."""
     out = {word}
     for prefix in _CLITICS:
         if word.startswith(prefix) and len(word) - len(prefix) >= 3:
             out.add(word[len(prefix) :])
-    return out | {w[2:] for w in out if w.startswith("ال") and len(w) >= 5}
+    return frozenset(out | {w[2:] for w in out if w.startswith("ال") and len(w) >= 5})
+
+
+def _bare(target: str) -> str:
+    return target.removeprefix("ال") if len(target) >= 5 else target
 
 
 def _matches(spans: Sequence[Span], index: int, phrase: tuple[str, ...]) -> bool:
     if index + len(phrase) > len(spans):
         return False
     return all(
-        spans[index + i].word == target
-        or (target.removeprefix("ال") if len(target) >= 5 else target) in _variants(spans[index + i].word)
+        spans[index + i].word == target or _bare(target) in _variants(spans[index + i].word)
         for i, target in enumerate(phrase)
     )
 
@@ -94,12 +100,25 @@ class Phrases:
         parsed = {_phrase(str(item)) for item in items}
         return cls(tuple(sorted((p for p in parsed if p), key=len, reverse=True)))
 
+    @cached_property
+    def _by_first_word(self) -> dict[str, tuple[int, ...]]:
+        """Phrase positions by the forms their first word can match, so a word tries only its phrases."""
+        index: dict[str, list[int]] = {}
+        for position, phrase in enumerate(self.phrases):
+            for key in {phrase[0], _bare(phrase[0])}:
+                index.setdefault(key, []).append(position)
+        return {key: tuple(positions) for key, positions in index.items()}
+
     def find(self, spans: Sequence[Span]) -> list[tuple[int, int]]:
         """Where the phrases occur: (first word index, end word index), left to right, not overlapping."""
         found = []
         index = 0
+        by_first = self._by_first_word
         while index < len(spans):
-            for phrase in self.phrases:
+            # A phrase can start here only if its first word (or that word without "ال") is one of this
+            # word's forms; trying those in list order (longest first) keeps the longest match winning.
+            positions = sorted({p for form in _variants(spans[index].word) for p in by_first.get(form, ())})
+            for phrase in (self.phrases[p] for p in positions):
                 if _matches(spans, index, phrase):
                     found.append((index, index + len(phrase)))
                     index += len(phrase)
