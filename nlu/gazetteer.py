@@ -20,13 +20,16 @@ from knowledge.store import Store
 from nlu.normalize import Normalized, arabizi_fold, fold
 from nlu.types import Entity
 
-__all__ = ["Gazetteer", "GazetteerEntry", "canonical_tokens"]
+__all__ = ["Gazetteer", "GazetteerEntry", "canonical_tokens", "latin_key"]
 
 _TOKEN = re.compile(r"[^\W_]+")
-_AR_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف", "ك")
+_AR_PREFIXES = ("وبال", "ولل", "وال", "بال", "فال", "كال", "لل", "ال", "وب", "ول", "و", "ب", "ل", "ف", "ك")
+_ARTICLE_STEMS = ("ال", "لل")
+"""A prefix ending in one of these keeps that article in the span: "بالروضة" → "الروضة", "للبلد" → "لبلد"."""
 _LATIN_PREFIXES = ("al", "el")
 _DROP = frozenset({"al", "el", "il", "the", "ال"})
 _LATIN_ARTICLES = frozenset({"al", "el"})
+_SUN_ARTICLES = frozenset({"ar", "as", "ash", "at", "az", "ad", "an", "adh", "ath"})
 _PRIORITY = {"place": 4, "service": 3, "district": 2, "category": 1}
 _CACHE_LIMIT = 50_000
 _SINGLE_WORD_FUZZY = 0.9
@@ -35,26 +38,38 @@ _SINGLE_WORD_FUZZY = 0.9
 _DAYS = (
     r"(?:(?:يوم )?(?:ال)?(?:جمعه|سبت|اثنين|اتنين|ثلاثاء|ثلاثا|تلاتا|اربعاء|اربعا|خميس)"
     r"|(?:يوم )?الاحد|يوم احد"
+    r"|(?:(?:yom|yoom|youm) )?(?:(?:el|al|il) ?)?(?:jum3a|jom3a|jm3a|juma|sabt|a7ad|ahad|ithnain|ethnen|thulatha"
+    r"|talata|arba3a|arb3a|khamees|5amees|5amis)"
+    r"|fridays|saturdays|sundays|mondays|tuesdays|wednesdays|thursdays"
     r"|friday|saturday|sunday|monday|tuesday|wednesday|thursday|fri|sat|sun|mon|tue|wed|thu"
-    r"|weekend|ويكند|نهايه الاسبوع)"
+    r"|(?:the )?weekends?|(?:ال)?ويكند|نهايه الاسبوع|اخر الاسبوع)"
 )
+_HOUR_WORDS = r"(?:واحده|ثنتين|اثنين|(?:ثلاث|تلات|اربع|خمس|ست|سبع|ثمان|تمان|تسع|عشر)ه?|احدعش|اطنعش|اثنعش)"
 _PARTS = (
     r"(?:الصبح|الصباح|صباحا|صباح|الظهر|ظهرا|العصر|المغرب|العشا|العشاء|المسا|المساء|مساء|مساءا"
-    r"|بالليل|الليل|ليلا|في الليل|am|pm|a\.m\.|p\.m\.)"
+    r"|بالليل|الليل|ليلا|في الليل|في الليل|بالصباح|بالمسا|الفجر|am|pm|a\.m\.|p\.m\."
+    r"|in the (?:morning|evening|afternoon)|at night|tonight|bel ?lail|bil ?lail|bel ?leil|el ?sob7|al ?sob7"
+    r"|sob7|el ?masa|masa2an)"
 )
 _TIME = re.compile(
-    r"(?<![^\W_]|')(?:"  # not inside a word, nor after an Arabizi apostrophe ("ma6'3am" is مطعم)
+    # not inside a word (a conjunction "و"/"ف" before it stays outside), nor after an Arabizi apostrophe
+    r"(?:(?<![^\W_]|')|(?<=(?<![^\W_])[وف]))(?:"
     # a clock time needs a cue: "الساعة ٩", "at 9", "9:30", "9 pm", "٩ الليل" (a bare "1" is a number)
-    r"(?:(?:الساعه |at )\d{1,2}(?:[:.]\d{2})?|\d{1,2}[:.]\d{2}|\d{1,2}(?= ?" + _PARTS + r"))"
-    r"(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?"
+    r"(?:(?:(?:ال)?ساعه |at |around |by |el sa3a |al sa3a |sa3a )(?:\d{1,2}(?:[:.]\d{2})?|" + _HOUR_WORDS + r")"
+    r"|\d{1,2}[:.]\d{2}|(?:\d{1,2}|" + _HOUR_WORDS + r")(?= ?(?:و(?:نص|ربع) )?" + _PARTS + r"))"
+    r"(?: ?و(?:نص|ربع))?(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?"
     r"|(?:(?:on|this|next|كل|يوم|هذا|الجاي) )?" + _DAYS + r"(?: " + _PARTS + r")?"
     r"|(?:في |خلال |during |in |fi |fe |b)?(?:شهر |shahr )?(?:رمضان|ramadan|ramadhan|ramzan)"
     r"|(?:بعد|قبل|after|before|ba3d|gabl) (?:ال)?(?:فجر|ظهر|عصر|مغرب|عشا|عشاء|صلاه)"
-    r"|al7een|el7een|al7in|hal7een|alhin|delwa2ti|bukra|bokra|bukrah|elyom|elyoum|alyom|alyoum|ellela|allela"
+    r"|al7een|el7een|al7in|el7in|hal7een|hal7in|dal7een|dl7in|alhin|alheen|delwa2ti|7alan|halan"
+    r"|bukra|bokra|bukrah|bokrah|bkra|elyom|elyoum|alyom|alyoum|el yom|al yom|ellela|allela|el lela|el leila|allaila"
+    r"|(?:في |fi |fe )?(?:وقت|اوقات|وقت) (?:ال)?صلاه|(?:during |at )?prayer times?|during prayers?"
+    r"|24 ?ساعه|24/7|24 hours|طول اليوم|all day|(?:بعد )?منتصف الليل|after midnight|late at night|late night"
+    r"|(?:هذا |هالـ?|الـ?)?(?:اسبوع (?:الجاي|القادم)|الاسبوع (?:الجاي|القادم))|this week|next week"
     r"|(?:في |ايام )?(?:ال)?عيد|eid"
     r"|الحين|الان|دحين|دحينه|حاليا|هالحين|now|right now|currently|at the moment"
-    r"|بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|tonight|اليوم|الليله"
-    r"|this evening|this morning|بعدين"
+    r"|(?:بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|اليوم)(?: " + _PARTS + r")?|tonight|الليله|الليلا"
+    r"|this evening|this morning|this afternoon|بعدين"
     r"|(?:at )?(?:noon|midnight)|(?:ال)?ظهر|نص الليل|منتصف الليل"
     r")(?![^\W_])",
     re.IGNORECASE,
@@ -90,6 +105,39 @@ class GazetteerEntry:
     surface: str
 
 
+def _clitic(token: str, prefix: str) -> int:
+    """How many letters of ``prefix`` stay outside the span: the conjunction or preposition, not "ال"."""
+    if prefix == "ال":
+        return 0
+    for article in _ARTICLE_STEMS:
+        if prefix.endswith(article):
+            return len(prefix) - len(article) + (1 if article == "لل" else 0)
+    return len(prefix) if not token.isascii() else 0
+
+
+def _sun_article(article: str, word: str) -> bool:
+    """ "ar rawdah", "as-safa", "ash shati": the article written as the sun letter it became."""
+    return article in _SUN_ARTICLES and word.startswith(article[1:])
+
+
+def _key(token: str) -> str:
+    return latin_key(token) if token.isascii() and not token.isdigit() else token
+
+
+def latin_key(token: str) -> str:
+    """A Latin spelling's skeleton, so "rawda", "rawdah", "rowdha" and "al-rawdah" meet.
+
+    "ou"/"oo"/"o" → "u", "ee"/"ii"/"e" → "i", Arabizi-folded, doubled letters single, a final "h" after
+    a vowel dropped ("salamah" → "salama").
+    """
+    key = token.lower().replace("ou", "u").replace("oo", "u").replace("ee", "i").replace("ii", "i")
+    key = arabizi_fold(key).replace("o", "u").replace("e", "i")
+    key = re.sub(r"(.)\1+", r"\1", key)
+    if len(key) > 3 and key.endswith("h") and key[-2] in "aeiou":
+        key = key[:-1]
+    return key
+
+
 def _bare(token: str) -> str:
     for prefix in ("ال",):
         if token.startswith(prefix) and len(token) - len(prefix) >= 2:
@@ -117,10 +165,13 @@ def _outranks(entry: GazetteerEntry, current: GazetteerEntry) -> bool:
 def canonical_tokens(text: str) -> tuple[str, ...]:
     """The tokens a name is matched on: folded, article removed, one-letter and article tokens dropped."""
     out = []
-    for token in _TOKEN.findall(fold(text)):
+    tokens = _TOKEN.findall(fold(text))
+    for i, token in enumerate(tokens):
         if token in _DROP or (len(token) < 2 and not token.isdigit()):
             continue
-        out.append(_bare(token))
+        if i + 1 < len(tokens) and _sun_article(token, tokens[i + 1]):
+            continue
+        out.append(_key(_bare(token)))
     return tuple(out)
 
 
@@ -141,7 +192,7 @@ class Gazetteer:
         self._fuzzy_vocab = sorted(t for t in self.vocab if len(t) >= 4 and not t.isdigit())
         self.max_len = max((len(k) for k in self.phrases), default=1)
         self.fuzzy_cutoff = fuzzy_cutoff
-        self._cache: dict[str, tuple[str, float] | None] = {}
+        self._cache: dict[str, tuple[str, float, int] | None] = {}
         listing = "\n".join(f"{' '.join(k)}\t{e.entity}\t{e.value}" for k, e in sorted(self.phrases.items()))
         patterns = f"{_TIME.pattern}\n{_SET_PHRASE.pattern}"
         self.digest = hashlib.sha256(f"{patterns}\n{listing}".encode()).hexdigest()[:16]
@@ -183,9 +234,12 @@ class Gazetteer:
                 entries.append(GazetteerEntry(kinds[value], value, surface))
         return cls(entries)
 
-    def _canon(self, token: str) -> tuple[str, float] | None:
+    def _canon(self, token: str) -> tuple[str, float, int] | None:
+        """The vocabulary token ``token`` stands for, the match score, and how many of its first letters
+        are a clitic outside the name ("و" of "والصيدلية")."""
+        token = _key(token)
         if token in self.vocab:
-            return token, 100.0
+            return token, 100.0, 0
         cached = self._cache.get(token, False)
         if cached is not False:
             return cached  # type: ignore[return-value]
@@ -195,25 +249,25 @@ class Gazetteer:
         self._cache[token] = result
         return result
 
-    def _resolve(self, token: str) -> tuple[str, float] | None:
+    def _resolve(self, token: str) -> tuple[str, float, int] | None:
         prefixes = _LATIN_PREFIXES if token.isascii() else _AR_PREFIXES
         for prefix in prefixes:
             rest = token[len(prefix) :]
             if token.startswith(prefix) and len(rest) >= 2 and rest in self.vocab:
-                return rest, 100.0
+                return rest, 100.0, _clitic(token, prefix)
         if token.isascii():
             folded = arabizi_fold(token)
             if folded != token and folded in self.vocab:
-                return folded, 97.0
+                return folded, 97.0, 0
         if len(token) < 4 or token.isdigit():
             return None
-        bare = token
+        bare, skip = token, 0
         for prefix in prefixes:
             if token.startswith(prefix) and len(token) - len(prefix) >= 4:
-                bare = token[len(prefix) :]
+                bare, skip = token[len(prefix) :], _clitic(token, prefix)
                 break
         best = None
-        for candidate in {token, bare}:
+        for candidate, outside in {(token, 0), (bare, skip)}:
             found = process.extract(
                 candidate, self._fuzzy_vocab, scorer=fuzz.ratio, score_cutoff=self._cutoff(candidate), limit=3
             )
@@ -221,7 +275,7 @@ class Gazetteer:
                 if _is_extension(candidate, word):
                     continue  # "balady" is another word, not a typo of "balad"
                 if best is None or score > best[1]:
-                    best = (word, float(score))
+                    best = (word, float(score), outside)
                 break
         return best
 
@@ -242,6 +296,7 @@ class Gazetteer:
         taken += [(m.start(), m.end()) for m in _SET_PHRASE.finditer(norm.text)]
 
         tokens: list[tuple[str, float, int, int]] = []
+        """canonical token, score, start (after any clitic), end"""
         articles: dict[int, int] = {}
         """token start → start of a Latin article right before it ("al balad" is named with its "al")"""
         for match in _TOKEN.finditer(norm.text):
@@ -249,13 +304,17 @@ class Gazetteer:
                 tokens.append(("", 0.0, match.start(), match.end()))
                 continue
             word = match.group()
+            following = _TOKEN.match(norm.text, match.end() + 1)
+            if following is not None and _sun_article(word, following.group()):
+                articles[match.end()] = match.start()
+                continue
             if word in _DROP:
                 if word in _LATIN_ARTICLES:
                     articles[match.end()] = match.start()
                 continue  # "al" / "the" between words does not break a name
             canon = self._canon(_bare(word)) or (self._canon(word) if _bare(word) != word else None)
             tokens.append(
-                (canon[0], canon[1], match.start(), match.end())
+                (canon[0], canon[1], match.start() + canon[2], match.end())
                 if canon
                 else ("", 0.0, match.start(), match.end())
             )
@@ -275,7 +334,8 @@ class Gazetteer:
                     continue  # a one-word name near another word ("دولار"/"دوار") is that other word
                 first = window[0][2]
                 before = norm.text[:first].rstrip(" -")
-                first = articles.get(len(before), first) if len(before) < first else first
+                if len(before) < first:
+                    first = articles.get(len(before), first)
                 start, end = norm.span(first, window[-1][3])
                 surface = norm.original[start:end]
                 found.append(Entity(entry.entity, entry.value, start, end, surface, confidence))
