@@ -32,6 +32,7 @@ _LATIN_ARTICLES = frozenset({"al", "el"})
 _SUN_ARTICLES = frozenset({"ar", "as", "ash", "at", "az", "ad", "an", "adh", "ath"})
 _PRIORITY = {"place": 4, "service": 3, "district": 2, "category": 1}
 _CACHE_LIMIT = 50_000
+_HEAD_WORDS = frozenset({"مول", "سنتر", "بلازا"})
 _SINGLE_WORD_FUZZY = 0.9
 
 # Time phrases, written in folded form (ة→ه, ى→ي, no hamza; digits Western).
@@ -138,6 +139,18 @@ def latin_key(token: str) -> str:
     return key
 
 
+def _swapped(name: str) -> str:
+    """ "مول العرب" is also said "العرب مول", and "الاندلس مول" "مول الاندلس"; other names stay as they are."""
+    words = name.split()
+    if len(words) < 2:
+        return ""
+    if words[0] in _HEAD_WORDS:
+        return " ".join([*words[1:], words[0]])
+    if words[-1] in _HEAD_WORDS:
+        return " ".join([words[-1], *words[:-1]])
+    return ""
+
+
 def _bare(token: str) -> str:
     for prefix in ("ال",):
         if token.startswith(prefix) and len(token) - len(prefix) >= 2:
@@ -212,7 +225,7 @@ class Gazetteer:
             entries.extend(GazetteerEntry(entity, value, n) for n in names)
 
         for place_id, names in store.places.named():  # a synced "صيدلية" has none: the word stays the kind
-            add("place", place_id, names)
+            add("place", place_id, [*names, *(_swapped(n) for n in names if _swapped(n))])
         for category in store.categories.values():
             names = [category.name.ar, category.name.en, *category.synonyms.ar, *category.synonyms.en]
             add("category", category.id, names)
