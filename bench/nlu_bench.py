@@ -93,6 +93,7 @@ def _summary(report: Report) -> dict[str, Any]:
         "entity_f1": report.entities.get("all", {}).get("f1", 0.0),
         "entity_f1_overlap": report.entities_overlap.get("all", {}).get("f1"),
         "entities": report.entities,
+        "entities_overlap": report.entities_overlap,
         "per_intent": report.per_intent,
         "confusions": [{"gold": g, "predicted": p, "count": n} for g, p, n in report.confusions[:10]],
     }

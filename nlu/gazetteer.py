@@ -76,6 +76,9 @@ _TIME = re.compile(
     re.IGNORECASE,
 )
 
+# A preposition before a time is not the time: "في [رمضان]", "on [Friday]", "at [9pm]" (like a clitic).
+_TIME_PREPOSITION = re.compile(r"(?:في|خلال|during|in|on|at|fi|fe|around|by) (?=\S)", re.IGNORECASE)
+
 # Greetings, blessings and set phrases, in folded form: no entity is read inside them, so "ورحمة" in
 # "السلام عليكم ورحمة الله" is not the district Al-Rahmah, nor "السلامة" in "مع السلامة" As-Salamah.
 _SET_PHRASE = re.compile(
@@ -301,7 +304,8 @@ class Gazetteer:
         found: list[Entity] = []
         taken: list[tuple[int, int]] = []
         for match in _TIME.finditer(norm.text):
-            start, end = norm.span(match.start(), match.end())
+            lead = _TIME_PREPOSITION.match(match.group())
+            start, end = norm.span(match.start() + (lead.end() if lead else 0), match.end())
             found.append(
                 Entity("time", norm.original[start:end], start, end, norm.original[start:end], 1.0, "regex")
             )

@@ -80,9 +80,9 @@ def test_typo_gets_lower_confidence(gazetteer: Gazetteer) -> None:
     [
         ("متى يفتح بكرة", ["بكرة"]),
         ("مفتوح الحين؟", ["الحين"]),
-        ("is it open on Friday at 9 pm", ["on Friday", "at 9 pm"]),
+        ("is it open on Friday at 9 pm", ["Friday", "9 pm"]),
         ("يفتح ٩ الليل؟", ["٩ الليل"]),
-        ("دوامهم في رمضان", ["في رمضان"]),
+        ("دوامهم في رمضان", ["رمضان"]),
         ("open tomorrow", ["tomorrow"]),
     ],
 )
