@@ -46,9 +46,20 @@ AUGMENT: tuple[str, ...] = ("typo", "arabizi")
 AUGMENT_SHARE = 0.5
 OUT_OF_SCOPE_SENTENCE_WORDS = 4
 """An out-of-scope message this long is a sentence about something else: its entities are dropped.
-A shorter one keeps them: a bare "رد سي مول" or "صيدلية" answers the bot's own question."""
+A shorter one keeps them only when it is little more than them (:func:`_bare_answer`)."""
 _LETTERS = re.compile(r"[^\W\d_]")
 _WORDS = re.compile(r"[^\W_]+")
+
+
+def _bare_answer(text: str, entities: list[Entity]) -> bool:
+    """A message that is little more than its entities ("رد سي مول", "صيدلية؟", "الروضة لو سمحت"):
+    it usually answers the bot's own question, so its entities are kept even when no intent fits.
+    Anything longer that is out of scope ("كم الساعة الحين", "ليش البنك خصم مني") keeps none."""
+    words = [m for m in _WORDS.finditer(text)]
+    if len(words) >= OUT_OF_SCOPE_SENTENCE_WORDS:
+        return False
+    outside = [m for m in words if not any(e.start <= m.start() < e.end for e in entities)]
+    return len(outside) <= 1
 _ARABIZI_DIGIT = re.compile(r"[a-z][2356789]|[2356789][a-z]")
 _WORD = re.compile(r"[a-z0-9']+")
 _EMOJI_INTENTS = {"👋": "greet", "🙏": "thanks", "👍": "affirm", "👎": "deny", "❤️": "thanks", "🌹": "thanks"}
@@ -193,7 +204,7 @@ class EmbeddedParser:
             return self.model.decide(feature_text(head[start:end], inside, arabizi))
 
         ranking = pick_clause(head, classify) or classify(0, len(head))
-        if ranking[0][0] == "out_of_scope" and len(_WORDS.findall(norm.text)) >= OUT_OF_SCOPE_SENTENCE_WORDS:
+        if ranking[0][0] == "out_of_scope" and not _bare_answer(head, entities):
             entities = []  # "ليش البنك خصم مني مرتين" mentions a bank; it asks nothing of a city guide
         scores = tuple(IntentScore(name, confidence) for name, confidence in ranking[:10])
         return Parse(text, scores[0], scores, tuple(entities), "ar" if lang is None else lang)  # type: ignore[arg-type]

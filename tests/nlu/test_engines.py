@@ -233,6 +233,15 @@ def test_the_open_world_is_out_of_scope(parser: EmbeddedParser, text: str) -> No
     result = parser.parse(text)
     assert result.intent.name == "out_of_scope"
     assert result.intent.confidence >= 0.45  # the bot's threshold: answered as out of scope, with buttons
+    assert result.entities == ()  # "الحين" in "كم الساعة الحين" is no time to look a place up for
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"), [("رد سي مول", ("place", "red-sea-mall")), ("الروضة لو سمحت", ("district", "ar-rawdah"))]
+)
+def test_a_bare_answer_keeps_its_entity(parser: EmbeddedParser, text: str, entity: tuple[str, str]) -> None:
+    """Whatever intent it gets, a message that is little more than a name answers the bot's question."""
+    assert entity in [(e.entity, e.value) for e in parser.parse(text).entities]
 
 
 def test_an_unsure_reading_becomes_out_of_scope(parser: EmbeddedParser) -> None:
