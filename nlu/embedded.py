@@ -52,14 +52,18 @@ _WORDS = re.compile(r"[^\W_]+")
 
 
 def _bare_answer(text: str, entities: list[Entity]) -> bool:
-    """A message that is little more than its entities ("رد سي مول", "صيدلية؟", "الروضة لو سمحت"):
-    it usually answers the bot's own question, so its entities are kept even when no intent fits.
-    Anything longer that is out of scope ("كم الساعة الحين", "ليش البنك خصم مني") keeps none."""
-    words = [m for m in _WORDS.finditer(text)]
+    """Whether ``text`` is little more than its entities ("رد سي مول", "صيدلية؟", "الروضة لو سمحت").
+
+    Such a message usually answers the bot's own question, so its entities are kept even when no intent
+    fits; anything longer that is out of scope ("كم الساعة الحين", "ليش البنك خصم مني") keeps none.
+    """
+    words = list(_WORDS.finditer(text))
     if len(words) >= OUT_OF_SCOPE_SENTENCE_WORDS:
         return False
     outside = [m for m in words if not any(e.start <= m.start() < e.end for e in entities)]
     return len(outside) <= 1
+
+
 _ARABIZI_DIGIT = re.compile(r"[a-z][2356789]|[2356789][a-z]")
 _WORD = re.compile(r"[a-z0-9']+")
 _EMOJI_INTENTS = {"👋": "greet", "🙏": "thanks", "👍": "affirm", "👎": "deny", "❤️": "thanks", "🌹": "thanks"}

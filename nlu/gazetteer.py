@@ -24,8 +24,6 @@ __all__ = ["Gazetteer", "GazetteerEntry", "canonical_tokens", "latin_key"]
 
 _TOKEN = re.compile(r"[^\W_]+")
 _AR_PREFIXES = ("وبال", "ولل", "وال", "بال", "فال", "كال", "لل", "ال", "وب", "ول", "و", "ب", "ل", "ف", "ك")
-_ARTICLE_STEMS = ("ال", "لل")
-"""A prefix ending in one of these keeps that article in the span: "بالروضة" → "الروضة", "للبلد" → "لبلد"."""
 _LATIN_PREFIXES = ("al", "el")
 _DROP = frozenset({"al", "el", "il", "the", "ال"})
 _LATIN_ARTICLES = frozenset({"al", "el"})
@@ -39,8 +37,8 @@ _SINGLE_WORD_FUZZY = 0.9
 _DAYS = (
     r"(?:(?:يوم )?(?:ال)?(?:جمعه|سبت|اثنين|اتنين|ثلاثاء|ثلاثا|تلاتا|اربعاء|اربعا|خميس)"
     r"|(?:يوم )?الاحد|يوم احد"
-    r"|(?:(?:yom|yoom|youm) )?(?:(?:el|al|il) ?)?(?:jum3a|jom3a|jm3a|juma|sabt|a7ad|ahad|ithnain|ethnen|thulatha"
-    r"|talata|arba3a|arb3a|khamees|5amees|5amis)"
+    r"|(?:(?:yom|yoom|youm) )?(?:(?:el|al|il) ?)?"
+    r"(?:jum3a|jom3a|jm3a|juma|sabt|a7ad|ahad|ithnain|ethnen|thulatha|talata|arba3a|arb3a|khamees|5amees|5amis)"
     r"|fridays|saturdays|sundays|mondays|tuesdays|wednesdays|thursdays"
     r"|friday|saturday|sunday|monday|tuesday|wednesday|thursday|fri|sat|sun|mon|tue|wed|thu"
     r"|(?:the )?weekends?|(?:ال)?ويكند|نهايه الاسبوع|اخر الاسبوع)"
@@ -56,20 +54,23 @@ _TIME = re.compile(
     # not inside a word (a conjunction "و"/"ف" before it stays outside), nor after an Arabizi apostrophe
     r"(?:(?<![^\W_]|')|(?<=(?<![^\W_])[وف]))(?:"
     # a clock time needs a cue: "الساعة ٩", "at 9", "9:30", "9 pm", "٩ الليل" (a bare "1" is a number)
-    r"(?:(?:(?:ال)?ساعه |at |around |by |el sa3a |al sa3a |sa3a )(?:\d{1,2}(?:[:.]\d{2})?|" + _HOUR_WORDS + r")"
+    r"(?:(?:(?:ال)?ساعه |at |around |by |el sa3a |al sa3a |sa3a )"
+    r"(?:\d{1,2}(?:[:.]\d{2})?|" + _HOUR_WORDS + r")"
     r"|\d{1,2}[:.]\d{2}|(?:\d{1,2}|" + _HOUR_WORDS + r")(?= ?(?:و(?:نص|ربع) )?" + _PARTS + r"))"
     r"(?: ?و(?:نص|ربع))?(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?"
     r"|(?:(?:on|this|next|كل|يوم|هذا|الجاي) )?" + _DAYS + r"(?: " + _PARTS + r")?"
     r"|(?:في |خلال |during |in |fi |fe |b)?(?:شهر |shahr )?(?:رمضان|ramadan|ramadhan|ramzan)"
     r"|(?:بعد|قبل|after|before|ba3d|gabl) (?:ال)?(?:فجر|ظهر|عصر|مغرب|عشا|عشاء|صلاه)"
     r"|al7een|el7een|al7in|el7in|hal7een|hal7in|dal7een|dl7in|alhin|alheen|delwa2ti|7alan|halan"
-    r"|bukra|bokra|bukrah|bokrah|bkra|elyom|elyoum|alyom|alyoum|el yom|al yom|ellela|allela|el lela|el leila|allaila"
+    r"|bukra|bokra|bukrah|bokrah|bkra|elyom|elyoum|alyom|alyoum|el yom|al yom"
+    r"|ellela|allela|el lela|el leila|allaila"
     r"|(?:في |fi |fe )?(?:وقت|اوقات|وقت) (?:ال)?صلاه|(?:during |at )?prayer times?|during prayers?"
     r"|24 ?ساعه|24/7|24 hours|طول اليوم|all day|(?:بعد )?منتصف الليل|after midnight|late at night|late night"
     r"|(?:هذا |هالـ?|الـ?)?(?:اسبوع (?:الجاي|القادم)|الاسبوع (?:الجاي|القادم))|this week|next week"
     r"|(?:في |ايام )?(?:ال)?عيد|eid"
     r"|الحين|الان|دحين|دحينه|حاليا|هالحين|now|right now|currently|at the moment"
-    r"|(?:بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|اليوم)(?: " + _PARTS + r")?|tonight|الليله|الليلا"
+    r"|(?:بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|اليوم)(?: " + _PARTS + r")?"
+    r"|tonight|الليله|الليلا"
     r"|this evening|this morning|this afternoon|بعدين"
     r"|(?:at )?(?:noon|midnight)|(?:ال)?ظهر|نص الليل|منتصف الليل"
     r")(?![^\W_])",
@@ -110,17 +111,22 @@ class GazetteerEntry:
 
 
 def _clitic(token: str, prefix: str) -> int:
-    """How many letters of ``prefix`` stay outside the span: the conjunction or preposition, not "ال"."""
-    if prefix == "ال":
+    """How many letters of ``prefix`` stay outside the span: the conjunction or preposition, not the article.
+
+    "والصيدلية" → 1 ("و"), "بالروضة" → 1, "للبلد" → 1 (ل + the article written "ل"), "ولل…" → 2; a
+    Latin "al" joined to a name ("alsalamah") is part of it.
+    """
+    if token.isascii():
         return 0
-    for article in _ARTICLE_STEMS:
-        if prefix.endswith(article):
-            return len(prefix) - len(article) + (1 if article == "لل" else 0)
-    return len(prefix) if not token.isascii() else 0
+    if prefix.endswith("لل"):
+        return len(prefix) - 1
+    if prefix.endswith("ال"):
+        return len(prefix) - 2
+    return len(prefix)
 
 
 def _sun_article(article: str, word: str) -> bool:
-    """ "ar rawdah", "as-safa", "ash shati": the article written as the sun letter it became."""
+    """Whether ``article`` is "al" written as the sun letter it became ("ar rawdah", "as-safa")."""
     return article in _SUN_ARTICLES and word.startswith(article[1:])
 
 
@@ -143,7 +149,7 @@ def latin_key(token: str) -> str:
 
 
 def _swapped(name: str) -> str:
-    """ "مول العرب" is also said "العرب مول", and "الاندلس مول" "مول الاندلس"; other names stay as they are."""
+    """The name with its head word moved: "مول العرب" is also said "العرب مول"; "" for other names."""
     words = name.split()
     if len(words) < 2:
         return ""
@@ -251,8 +257,10 @@ class Gazetteer:
         return cls(entries)
 
     def _canon(self, token: str) -> tuple[str, float, int] | None:
-        """The vocabulary token ``token`` stands for, the match score, and how many of its first letters
-        are a clitic outside the name ("و" of "والصيدلية")."""
+        """The vocabulary token ``token`` stands for, with the match score and the clitic length.
+
+        The clitic length is how many of its first letters stay outside the name ("و" of "والصيدلية").
+        """
         token = _key(token)
         if token in self.vocab:
             return token, 100.0, 0

@@ -237,7 +237,8 @@ def test_the_open_world_is_out_of_scope(parser: EmbeddedParser, text: str) -> No
 
 
 @pytest.mark.parametrize(
-    ("text", "entity"), [("رد سي مول", ("place", "red-sea-mall")), ("الروضة لو سمحت", ("district", "ar-rawdah"))]
+    ("text", "entity"),
+    [("رد سي مول", ("place", "red-sea-mall")), ("الروضة لو سمحت", ("district", "ar-rawdah"))],
 )
 def test_a_bare_answer_keeps_its_entity(parser: EmbeddedParser, text: str, entity: tuple[str, str]) -> None:
     """Whatever intent it gets, a message that is little more than a name answers the bot's question."""

@@ -28,7 +28,10 @@ def spans(gazetteer: Gazetteer, text: str) -> list[tuple[str, str, str]]:
     ("text", "expected"),
     [
         # categories: singular, plural, definite, Gulf/Hijazi words, English plurals, Arabizi
-        ("فيه صيدليات في الروضة؟", [("category", "pharmacy", "صيدليات"), ("district", "ar-rawdah", "الروضة")]),
+        (
+            "فيه صيدليات في الروضة؟",
+            [("category", "pharmacy", "صيدليات"), ("district", "ar-rawdah", "الروضة")],
+        ),
         ("وين الصيدلية", [("category", "pharmacy", "الصيدلية")]),
         ("any malls near me", [("category", "mall", "malls")]),
         ("ابغى بقالة قريبة", [("category", "supermarket", "بقالة")]),
@@ -44,10 +47,16 @@ def spans(gazetteer: Gazetteer, text: str) -> list[tuple[str, str, str]]:
         # districts: حي/حى, with and without ال, Latin spellings with al/el/ar/as
         ("كافيه في حى الروضه", [("category", "cafe", "كافيه"), ("district", "ar-rawdah", "حى الروضه")]),
         ("مطعم في روضة", [("category", "restaurant", "مطعم"), ("district", "ar-rawdah", "روضة")]),
-        ("restaurants in al rawda", [("category", "restaurant", "restaurants"), ("district", "ar-rawdah", "al rawda")]),
+        (
+            "restaurants in al rawda",
+            [("category", "restaurant", "restaurants"), ("district", "ar-rawdah", "al rawda")],
+        ),
         ("clinic in ar-rawdah", [("category", "clinic", "clinic"), ("district", "ar-rawdah", "ar-rawdah")]),
         ("hotel in as salamah", [("category", "hotel", "hotel"), ("district", "as-salamah", "as salamah")]),
-        ("pharmacy in al salama", [("category", "pharmacy", "pharmacy"), ("district", "as-salamah", "al salama")]),
+        (
+            "pharmacy in al salama",
+            [("category", "pharmacy", "pharmacy"), ("district", "as-salamah", "al salama")],
+        ),
         # services by their names, not by everyday words
         ("كيف احجز موعد مرئي", [("service", "visual-appointments", "موعد مرئي")]),
         ("abi maw3id mar2i", [("service", "visual-appointments", "maw3id mar2i")]),
