@@ -80,6 +80,9 @@ _TIME = re.compile(
 # A preposition before a time is not the time: "في [رمضان]", "on [Friday]", "at [9pm]" (like a clitic).
 _TIME_PREPOSITION = re.compile(r"(?:في|خلال|during|in|on|at|fi|fe|around|by) (?=\S)", re.IGNORECASE)
 
+# "now" after a conjunction ("ودحين", "والحين", "فالحين") is a discourse marker, not a time.
+_NOW = re.compile(r"الحين|دحين|دحينه|الان|هالحين|حاليا")
+
 # Greetings, blessings and set phrases, in folded form: no entity is read inside them, so "ورحمة" in
 # "السلام عليكم ورحمة الله" is not the district Al-Rahmah, nor "السلامة" in "مع السلامة" As-Salamah.
 _SET_PHRASE = re.compile(
@@ -312,6 +315,8 @@ class Gazetteer:
         found: list[Entity] = []
         taken: list[tuple[int, int]] = []
         for match in _TIME.finditer(norm.text):
+            if match.start() and norm.text[match.start() - 1] in "وف" and _NOW.fullmatch(match.group()):
+                continue  # "طيب ودحين فين …", "والحين وش اسوي": "and now", moving the talk on
             lead = _TIME_PREPOSITION.match(match.group())
             start, end = norm.span(match.start() + (lead.end() if lead else 0), match.end())
             found.append(

@@ -78,6 +78,8 @@ def spans(gazetteer: Gazetteer, text: str) -> list[tuple[str, str, str]]:
         ("مفتوح 11 بالليل؟", [("time", "11 بالليل", "11 بالليل")]),
         ("مفتوح الساعة تسعة؟", [("time", "الساعة تسعة", "الساعة تسعة")]),
         ("وبكرة الصبح؟", [("time", "بكرة الصبح", "بكرة الصبح")]),
+        ("طيب ودحين فين مول العرب", [("place", "mall-of-arabia", "مول العرب")]),
+        ("والحين وش اسوي", []),
         ("هل يقفل وقت الصلاة", [("time", "وقت الصلاة", "وقت الصلاة")]),
         ("is it open tonight", [("time", "tonight", "tonight")]),
         ("open tomorrow at 9pm", [("time", "tomorrow", "tomorrow"), ("time", "9pm", "9pm")]),
