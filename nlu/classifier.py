@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -158,7 +160,9 @@ class IntentModel:
             "oos_threshold": self.oos_threshold,
             "validation_curve": self.validation_curve,
         }
-        tmp = path.with_suffix(".tmp.npz")
+        # A name of its own per writer: two processes training the same model at once (two workers, or
+        # `nlu train` beside a starting server) must not rename each other's half-written file away.
+        tmp = path.with_suffix(f".{os.getpid()}.{secrets.token_hex(4)}.tmp.npz")
         np.savez_compressed(
             tmp,
             idf=self.idf,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,17 @@ def test_save_and_load_round_trip(model: IntentModel, tmp_path: Path) -> None:
     text = feature_text("متى يفتح المول")
     assert loaded.predict(text) == model.predict(text)
     assert loaded.digest == "test"
+
+
+def test_concurrent_saves_of_one_model_both_succeed(model: IntentModel, tmp_path: Path) -> None:
+    # Two processes (a starting server and `dalil nlu train`, or two workers) may write the same model at
+    # once; neither may rename the other's temporary file away.
+    path = tmp_path / "m.npz"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for future in [pool.submit(model.save, path) for _ in range(8)]:
+            future.result()
+    assert IntentModel.load(path).digest == "test"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
 
 
 def test_entity_spans_become_placeholders() -> None:
