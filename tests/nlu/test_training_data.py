@@ -79,6 +79,9 @@ def test_lines_added_for_issue_16_never_repeat_a_blind_line() -> None:
         root / "intents_varieties.yml",
         root / "intents_varieties_msa.yml",
         root / "intents_varieties_more.yml",
+        root / "intents_formal_arabizi.yml",
+        root / "intents_kinds_services.yml",
+        root / "intents_boundaries_more.yml",
     ]
     train = load_training_data(newer)
     blind = load_training_data(sorted((root / "blind").glob("*/*.yml")))
