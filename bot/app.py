@@ -18,11 +18,11 @@ from bot.state import MemoryStateStore, RedisStateStore, StateStore
 from bot.texts import Texts
 from bot.turn import Services
 from bot.wiring import KnowledgeService, make_parser
-from knowledge.hours import RIYADH
+from knowledge.clock import make_clock
 from knowledge.store import Store
 from nlu.types import Parser
 
-__all__ = ["CHANNELS", "App", "build_app", "load_channel", "make_clock"]
+__all__ = ["CHANNELS", "App", "build_app", "load_channel"]
 
 # Channels by name → "module:attribute". Imported only when used, so the core never depends on a
 # channel SDK it does not run.
@@ -38,15 +38,6 @@ def load_channel(name: str) -> Any:
     """The channel class registered as ``name``."""
     module_name, _, attribute = CHANNELS[name].partition(":")
     return getattr(importlib.import_module(module_name), attribute)
-
-
-def make_clock(settings: Settings) -> Callable[[], datetime]:
-    """Now in Riyadh, or the pinned ``DALIL_NOW``."""
-    pinned = settings.now
-    if pinned is not None:
-        fixed = pinned.replace(tzinfo=RIYADH) if pinned.tzinfo is None else pinned.astimezone(RIYADH)
-        return lambda: fixed
-    return lambda: datetime.now(RIYADH)
 
 
 @dataclass
@@ -93,7 +84,7 @@ def build_app(settings: Settings, states: StateStore | None = None) -> App:
     texts = Texts.load(settings.data_dir / "responses")
     if states is None:
         states = RedisStateStore(settings.redis_url) if settings.redis_url else MemoryStateStore()
-    clock = make_clock(settings)
+    clock = make_clock(settings.now)
     services = Services(
         store,
         records,

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import datetime
 from typing import Any
 
 from bot.app import build_app, load_channel
@@ -15,6 +14,7 @@ from bot.records import Records
 from bot.settings import Settings
 from bot.types import GeoPoint, Incoming, reply_to_dict
 from bot.wiring import KnowledgeService
+from knowledge.clock import parse_moment
 
 __all__ = ["ask", "chat", "queue", "serve"]
 
@@ -29,7 +29,7 @@ def chat(settings: Settings, _args: argparse.Namespace) -> int:
 def ask(settings: Settings, args: argparse.Namespace) -> int:
     """One turn; prints the replies (as JSON with --json)."""
     if args.at:
-        settings = settings.model_copy(update={"now": datetime.fromisoformat(args.at)})
+        settings = settings.model_copy(update={"now": parse_moment(args.at)})
     # Each run is a new process: the conversation (location, open question, language) lives on disk,
     # or in Redis when one is configured, so a follow-up with the same --user continues it.
     states = None if settings.redis_url else FileStateStore(settings.state_dir)

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from bot.settings import Settings
 from bot.texts import Texts
 from bot.types import LocationPin, Reply, reply_to_dict
 from bot.wiring import KnowledgeService
-from knowledge.hours import RIYADH
+from knowledge.clock import make_clock, parse_moment
 from knowledge.lint import lint
 from knowledge.loader import STALE_AFTER_DAYS, Issue, load_knowledge
 from knowledge.osm import dumps, from_osm, to_geojson, to_yaml
@@ -143,13 +143,7 @@ def lint_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _now(settings: Settings, at: str | None) -> datetime:
-    if at:
-        moment = datetime.fromisoformat(at)
-    elif settings.now is not None:
-        moment = settings.now
-    else:
-        return datetime.now(RIYADH)
-    return moment.replace(tzinfo=RIYADH) if moment.tzinfo is None else moment.astimezone(RIYADH)
+    return parse_moment(at) if at else make_clock(settings.now)()
 
 
 def _today(settings: Settings) -> date:
@@ -345,12 +339,7 @@ def resolve_feedback(settings: Settings, args: argparse.Namespace) -> int:
 def _since(value: str | None) -> datetime | None:
     if not value:
         return None
-    moment = (
-        datetime.combine(date.fromisoformat(value), time())
-        if len(value) == 10
-        else datetime.fromisoformat(value)
-    )
-    return (moment.replace(tzinfo=RIYADH) if moment.tzinfo is None else moment).astimezone(UTC)
+    return parse_moment(value).astimezone(UTC)
 
 
 def group_questions(rows: list[dict[str, Any]], fold: Any = str.casefold) -> list[dict[str, Any]]:

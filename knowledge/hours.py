@@ -14,16 +14,16 @@ used only here.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import opening_hours as oh
 from hijridate import Gregorian, Hijri
+
+from knowledge.clock import RIYADH, now
 
 __all__ = [
     "RIYADH",
@@ -42,7 +42,6 @@ __all__ = [
     "ramadan_dates",
 ]
 
-RIYADH = ZoneInfo("Asia/Riyadh")
 _DAY = timedelta(days=1)
 _HORIZON_DAYS = 8
 """How far ahead "opens at" / "closes at" look before giving up (a week and a day)."""
@@ -170,16 +169,6 @@ def next_ramadan(after: date) -> tuple[date, date]:
     if hijri is None:
         raise HoursError(f"{after} is outside the Umm al-Qura calendar")
     return ramadan_dates(hijri.year if hijri.month <= 9 else hijri.year + 1)
-
-
-def now(env: Mapping[str, str] | None = None) -> datetime:
-    """The current time in Riyadh, or ``DALIL_NOW`` (ISO 8601; naive means Riyadh time) when set."""
-    env = os.environ if env is None else env
-    pinned = env.get("DALIL_NOW", "").strip()
-    if pinned:
-        moment = datetime.fromisoformat(pinned)
-        return moment.replace(tzinfo=RIYADH) if moment.tzinfo is None else moment.astimezone(RIYADH)
-    return datetime.now(RIYADH)
 
 
 def _local(moment: datetime) -> datetime:

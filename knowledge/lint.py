@@ -21,6 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from knowledge.clock import now
 from knowledge.geo import DistrictMap
 from knowledge.hours import HoursError, is_ramadan, next_ramadan
 from knowledge.loader import Issue, IssueLevels, LoadResult, load_knowledge
@@ -129,8 +130,6 @@ def lint(data_dir: Path | str, today: date | None = None) -> LintReport:
         Every issue, errors first within a line, sorted by file and line.
     """
     if today is None:
-        from knowledge.hours import now  # local: only needed for the default
-
         today = now().date()
     result = load_knowledge(data_dir, today=today)
     issues = list(result.issues)

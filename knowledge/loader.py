@@ -21,6 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from knowledge.clock import now
 from knowledge.geo import CITY_FILE, DISTRICTS_FILE, DistrictMap, GeoData, assign_districts, check_geometry
 from knowledge.schema import Category, District, Place, Service
 
@@ -288,8 +289,6 @@ def load_knowledge(data_dir: Path | str, today: date | None = None) -> LoadResul
     """
     data_dir = Path(data_dir)
     if today is None:
-        from knowledge.hours import now  # local: only needed for the default
-
         today = now().date()
     issues: list[Issue] = []
     kb = KnowledgeBase()
