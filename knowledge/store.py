@@ -59,6 +59,7 @@ __all__ = [
     "build_index",
     "database_url",
     "make_engine",
+    "normalize_database_url",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,13 +75,18 @@ class IndexMissingError(RuntimeError):
 def database_url(env: Mapping[str, str] | None = None) -> str:
     """``DALIL_DATABASE_URL`` or the default SQLite file ``var/dalil.db``."""
     env = os.environ if env is None else env
-    url = env.get("DALIL_DATABASE_URL", "").strip()
-    if url:
-        # Plain postgresql:// means psycopg 3 here, the driver this project installs.
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        return url
-    return f"sqlite:///{DEFAULT_SQLITE}"
+    return normalize_database_url(env.get("DALIL_DATABASE_URL", ""))
+
+
+def normalize_database_url(url: str) -> str:
+    """``url`` as SQLAlchemy wants it here; empty means the default SQLite file ``var/dalil.db``."""
+    url = url.strip()
+    if not url:
+        return f"sqlite:///{DEFAULT_SQLITE}"
+    # Plain postgresql:// means psycopg 3 here, the driver this project installs.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
 
 
 def make_engine(url: str) -> Engine:
