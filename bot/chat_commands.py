@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.app import build_app, load_channel
 from bot.file_state import FileStateStore
+from bot.plain import render
 from bot.records import Records
 from bot.settings import Settings
 from bot.types import GeoPoint, Incoming, reply_to_dict
@@ -40,8 +41,6 @@ def ask(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([reply_to_dict(r) for r in replies], ensure_ascii=False, indent=2, default=str))
         return 0
-    from connectors.console import render  # the console's plain rendering, without colour
-
     print(render(replies)[0])
     return 0
 

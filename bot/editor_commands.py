@@ -18,6 +18,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot.cards import Formatter
+from bot.plain import render
 from bot.records import Records
 from bot.settings import Settings
 from bot.texts import Texts
@@ -192,8 +193,6 @@ def preview(settings: Settings, args: argparse.Namespace) -> int:
         payload = {lang: [reply_to_dict(r) for r in replies] for lang, replies in shown.items()}
         print(json.dumps({"at": now.isoformat(), **payload}, ensure_ascii=False, indent=2, default=str))
         return 0
-    from connectors.console import render  # the console's plain rendering of replies
-
     origin = result.kb.origin[args.place_id]
     print(f"# {args.place_id} from {origin.path}:{origin.line}, as of {now.isoformat(timespec='minutes')}")
     for lang, replies in shown.items():

@@ -12,88 +12,16 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot.app import App
-from bot.types import (
-    Choices,
-    GeoPoint,
-    HandoffNotice,
-    Incoming,
-    LocationPin,
-    PlaceCard,
-    QuickButtons,
-    Reply,
-    RequestLocation,
-    TextReply,
-)
+from bot.plain import Style, render
+from bot.types import GeoPoint, Incoming
 
 __all__ = ["ConsoleChannel", "render"]
 
 _LOCATION = re.compile(r"^/loc(?:ation)?\s+(-?\d+(?:\.\d+)?)[\s,]+(-?\d+(?:\.\d+)?)\s*$")
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*$")
-
-
-@dataclass
-class _Style:
-    colour: bool
-
-    def __call__(self, code: str, text: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if self.colour else text
-
-
-@dataclass
-class _Screen:
-    style: _Style
-    actions: list[str] = field(default_factory=list)
-    """Payloads of the numbered options currently on screen."""
-
-    def option(self, lines: list[str], title: str, payload: str | None, extra: str = "") -> None:
-        if payload is None:
-            lines.append(f"   {self.style('36', title)}{extra}")
-            return
-        self.actions.append(payload)
-        lines.append(f"  {self.style('1;33', f'[{len(self.actions)}]')} {title}{extra}")
-
-
-def render(replies: list[Reply], colour: bool = False) -> tuple[str, list[str]]:
-    """The replies as terminal text, and the payloads of the numbered options in it."""
-    screen = _Screen(_Style(colour))
-    style = screen.style
-    lines: list[str] = []
-    for reply in replies:
-        if isinstance(reply, TextReply | HandoffNotice):
-            lines.append(reply.text)
-        elif isinstance(reply, PlaceCard):
-            lines.append(style("1", reply.title))
-            lines += [f"  {line}" for line in reply.lines]
-            for button in reply.buttons:
-                target = button.phone or button.url
-                if target and not button.payload and any(target in line for line in reply.lines):
-                    continue  # the card already shows this link or number
-                screen.option(lines, button.title, button.payload, f": {target}" if target else "")
-        elif isinstance(reply, Choices):
-            lines.append(reply.text)
-            for choice in reply.options:
-                screen.option(
-                    lines,
-                    choice.title,
-                    choice.payload,
-                    f" — {choice.description}" if choice.description else "",
-                )
-        elif isinstance(reply, QuickButtons):
-            lines.append(reply.text)
-            for button in reply.buttons:
-                target = button.phone or button.url
-                screen.option(lines, button.title, button.payload, f": {target}" if target else "")
-        elif isinstance(reply, LocationPin):
-            lines.append(style("32", f"📍 {reply.name} ({reply.lat:.5f}, {reply.lon:.5f})"))
-        elif isinstance(reply, RequestLocation):
-            lines.append(reply.text)
-            lines.append(style("2", "   (/location LAT LON)"))
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n", screen.actions
 
 
 class ConsoleChannel:
@@ -164,7 +92,7 @@ class ConsoleChannel:
 
     def start(self) -> None:
         """Run the loop (blocking)."""
-        style = _Style(self.colour)
+        style = Style(self.colour)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C leaves like /quit, without a traceback
             asyncio.run(self.run(lambda: style("1;34", "أنت/you › ")))
         self.stdout.write("\n")
