@@ -26,82 +26,24 @@ from bot.types import LocationPin, Reply, reply_to_dict
 from bot.wiring import KnowledgeService
 from knowledge.clock import make_clock, parse_moment
 from knowledge.lint import lint
-from knowledge.loader import STALE_AFTER_DAYS, Issue, load_knowledge
+from knowledge.loader import Issue, load_knowledge
 from knowledge.osm import dumps, from_osm, to_geojson, to_yaml
 from knowledge.store import Store
 
 __all__ = [
-    "KB_HANDLERS",
-    "add_kb_parsers",
-    "extend_review",
+    "export_geojson",
     "group_questions",
-    "handles",
-    "run",
+    "import_osm",
+    "import_synced",
+    "lint_command",
+    "preview",
+    "resolve_feedback",
+    "stale",
+    "unanswered",
 ]
 
 UNANSWERED_SIMILARITY = 70.0
 """rapidfuzz token-set ratio (0–100) on folded text at which two questions join one group."""
-
-
-# --- argument parsers -----------------------------------------------------------------------------
-
-
-def add_kb_parsers(kb_sub: Any) -> None:
-    """Add ``lint``, ``preview``, ``stale``, ``import`` and ``export`` under ``dalil kb``."""
-    lint_parser = kb_sub.add_parser("lint", help="validate plus editorial warnings (exit 1 only on errors)")
-    lint_parser.add_argument("--json", action="store_true", help="issues as JSON")
-    lint_parser.add_argument("--today", type=date.fromisoformat, help="measure ages from this day")
-    preview = kb_sub.add_parser("preview", help="the place card the bot would send, from the YAML as edited")
-    preview.add_argument("place_id", metavar="ID")
-    preview.add_argument("--at", help="ISO time (Asia/Riyadh when no offset); default now or DALIL_NOW")
-    preview.add_argument("--lang", choices=["ar", "en"], help="one language (default: both)")
-    preview.add_argument("--json", action="store_true", help="the replies as JSON")
-    stale = kb_sub.add_parser("stale", help="places to re-verify first: oldest checks, most asked about")
-    stale.add_argument("--days", type=int, default=STALE_AFTER_DAYS, help="older than N days (default 180)")
-    stale.add_argument("--limit", type=int, default=50)
-    stale.add_argument("--json", action="store_true")
-    imports = kb_sub.add_parser("import", help="import places for review (never overwrites edited ones)")
-    import_sub = imports.add_subparsers(dest="import_format", required=True, metavar="FORMAT")
-    osm = import_sub.add_parser("osm", help="Overpass JSON or GeoJSON from OpenStreetMap")
-    osm.add_argument("file", type=Path)
-    osm.add_argument("--out", type=Path, help="new places file (default: data/places/import-osm-DATE.yml)")
-    synced = import_sub.add_parser("synced", help="promote places synced from open data to curated YAML")
-    synced.add_argument("place_ids", metavar="ID", nargs="+", help="ids as the index has them (osm-node-…)")
-    synced.add_argument(
-        "--out", type=Path, help="new places file (default: data/places/import-synced-DATE.yml)"
-    )
-    export = kb_sub.add_parser("export", help="export the places")
-    export_sub = export.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
-    geojson = export_sub.add_parser("geojson", help="places with coordinates as GeoJSON, for maps")
-    geojson.add_argument("--out", type=Path, help="file (default: stdout)")
-
-
-def extend_review(name: str, review: argparse.ArgumentParser, actions: Any, listing: Any) -> None:
-    """Add ``feedback resolve`` and ``unanswered [--since]`` to the review-queue parsers."""
-    if name == "feedback":
-        resolve = actions.add_parser("resolve", help="close a report with what was done")
-        resolve.add_argument("feedback_id", metavar="ID", type=int)
-        resolve.add_argument("--note", default="fixed", help="what was done (default: fixed)")
-    if name == "unanswered":
-        actions.required = False
-        for parser in (review, listing):
-            parser.add_argument("--since", help="only questions from this day or ISO time on")
-        review.add_argument("--json", action="store_true", help="groups as JSON")
-        review.add_argument("--limit", type=int, default=1000, help="how many questions to read")
-
-
-def handles(args: argparse.Namespace) -> bool:
-    """Whether the parsed command is one of the review-queue commands served here."""
-    return (args.command == "feedback" and getattr(args, "action", None) == "resolve") or (
-        args.command == "unanswered"
-    )
-
-
-def run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run a review-queue command :func:`handles` accepted."""
-    if args.command == "feedback":
-        return resolve_feedback(settings, args)
-    return unanswered(settings, args)
 
 
 # --- kb lint ------------------------------------------------------------------------------------------
@@ -303,23 +245,6 @@ def export_geojson(settings: Settings, args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
-
-
-def _import(settings: Settings, args: argparse.Namespace) -> int:
-    return {"osm": import_osm, "synced": import_synced}[args.import_format](settings, args)
-
-
-def _export(settings: Settings, args: argparse.Namespace) -> int:
-    return {"geojson": export_geojson}[args.export_format](settings, args)
-
-
-KB_HANDLERS = {
-    "lint": lint_command,
-    "preview": preview,
-    "stale": stale,
-    "import": _import,
-    "export": _export,
-}
 
 
 # --- review queues ------------------------------------------------------------------------------------
