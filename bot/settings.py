@@ -26,6 +26,8 @@ from pydantic_settings.sources.utils import parse_env_vars
 from ruamel.yaml import YAML
 
 from knowledge.clock import parse_moment
+from knowledge.opendata import overpass
+from knowledge.opendata.merge import DEFAULT_MIN_CONFIDENCE
 from knowledge.store import normalize_database_url
 
 __all__ = ["CONFIG_KEYS", "Settings", "SettingsError"]
@@ -84,9 +86,9 @@ class Settings(BaseSettings):
     """Messages per second one process sends from the business number (Cloud API default: 80)."""
     opendata_dir: Path = Path("var/opendata")
     """``DALIL_OPENDATA_DIR``: synced open-data snapshots (OSM, Overture) that ``kb build`` merges."""
-    overpass_url: str = "https://overpass-api.de/api/interpreter"
+    overpass_url: str = overpass.DEFAULT_URL
     """``DALIL_OVERPASS_URL``: the Overpass API endpoint ``kb sync osm`` asks."""
-    opendata_min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    opendata_min_confidence: float = Field(default=DEFAULT_MIN_CONFIDENCE, ge=0.0, le=1.0)
     """Overture places below this existence confidence are not served."""
     inbox_lease_s: float = Field(default=30.0, gt=0, le=3600)
     """``DALIL_INBOX_LEASE_S``: a stored message not answered this long by the process that took it (it

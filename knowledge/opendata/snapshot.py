@@ -54,11 +54,6 @@ class Snapshot:
     digest: str
     """SHA-256 of the file: equal digests, equal layer."""
 
-    @property
-    def fetched_day(self) -> str:
-        """The fetch date, ``YYYY-MM-DD``."""
-        return self.fetched_at[:10]
-
 
 def _path(directory: Path, layer: str) -> Path:
     return directory / f"{layer}.json"
