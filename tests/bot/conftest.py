@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from bot.app import App, build_app
 from bot.engine import Engine
@@ -30,7 +28,7 @@ from bot.types import Incoming, Reply
 from bot.wiring import KnowledgeService
 from knowledge.hours import RIYADH
 from knowledge.store import Store
-from tests.conftest import POSTGRES_URL, REDIS_URL
+from tests.conftest import POSTGRES_URL, REDIS_URL, postgres_schema
 
 REPO = Path(__file__).parents[2]
 NOW = "2026-11-24T20:00:00"  # a Tuesday evening in Jeddah
@@ -77,22 +75,10 @@ def sqlite_settings(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -
 
 @pytest.fixture(scope="session")
 def postgres_settings(model_dir: Path) -> Iterator[Settings]:
-    admin = create_engine(POSTGRES_URL)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc.orig}")
-    schema = f"dalil_bot_{secrets.token_hex(4)}"
-    with admin.begin() as conn:
-        conn.execute(text(f'create schema "{schema}"'))
-    settings = _settings(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", model_dir)
-    KnowledgeService(settings).build()
-    yield settings
-    with admin.begin() as conn:
-        conn.execute(text(f'drop schema "{schema}" cascade'))
-    admin.dispose()
+    with postgres_schema("dalil_bot") as schema:
+        settings = _settings(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", model_dir)
+        KnowledgeService(settings).build()
+        yield settings
 
 
 async def _redis_store() -> StateStore:
