@@ -80,7 +80,10 @@ def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "wh
     )
     async def parse(body: ParseRequest) -> Response:
         app.metrics.parses.inc()
-        return JSONResponse(app.parser.parse(body.text).to_dict())
+        # Off the event loop: a parse is model inference, or a call to a Rasa server, and either may be
+        # slow; every other conversation of this process waits while the loop is blocked.
+        parsed = await asyncio.to_thread(app.parser.parse, body.text)
+        return JSONResponse(parsed.to_dict())
 
     @api.get("/healthz", tags=["ops"], summary="The process is up")
     async def healthz() -> dict[str, str]:

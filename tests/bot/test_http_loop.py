@@ -1,0 +1,49 @@
+"""The HTTP app never blocks its event loop on a slow parse: other requests are answered meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from bot.app import App
+from bot.http import create_http_app
+from nlu.types import Parse, Parser
+
+SLOW_S = 1.0
+
+
+class _SlowParser:
+    """A parser that takes a second (a Rasa server under load, a cold model), then answers as before."""
+
+    def __init__(self, inner: Parser) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def parse(self, text: str) -> Parse:
+        time.sleep(SLOW_S)
+        return self.inner.parse(text)
+
+
+@pytest.fixture
+async def client(app: App) -> AsyncIterator[httpx.AsyncClient]:
+    app.parser = _SlowParser(app.parser)
+    transport = httpx.ASGITransport(app=create_http_app(app, channels=("rest",)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
+        yield client
+
+
+async def test_health_is_answered_while_a_parse_is_slow(client: httpx.AsyncClient) -> None:
+    started = time.perf_counter()
+    parse = asyncio.create_task(client.post("/model/parse", json={"text": "وين نافورة الملك فهد"}))
+    await asyncio.sleep(0.1)  # the parse is now under way
+    health = await client.get("/healthz")
+    waited_s = time.perf_counter() - started
+    assert health.status_code == 200
+    assert waited_s < SLOW_S / 2, f"/healthz waited {waited_s:.2f} s behind a slow parse"
+    parsed = await parse
+    assert parsed.status_code == 200
+    assert parsed.json()["entities"][0]["value"] == "king-fahd-fountain"
