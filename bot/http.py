@@ -22,6 +22,7 @@ from sqlalchemy import text as sql
 from bot.admin import Reloader, admin_router
 from bot.app import App, build_app, load_channel
 from bot.settings import Settings
+from nlu.types import NluUnavailableError, parse_async
 
 __all__ = ["create_http_app", "factory"]
 
@@ -82,7 +83,16 @@ def create_http_app(app: App, channels: Sequence[str] = ("rest", "telegram", "wh
         app.metrics.parses.inc()
         # Off the event loop: a parse is model inference, or a call to a Rasa server, and either may be
         # slow; every other conversation of this process waits while the loop is blocked.
-        parsed = await asyncio.to_thread(app.parser.parse, body.text)
+        try:
+            parsed = await parse_async(app.parser, body.text)
+        except NluUnavailableError:
+            log.warning("nlu_unavailable", exc_info=True)
+            app.metrics.nlu_failures.labels("model_parse").inc()
+            return JSONResponse(
+                {"error": "the NLU backend is not answering; try again"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
         return JSONResponse(parsed.to_dict())
 
     @api.get("/healthz", tags=["ops"], summary="The process is up")

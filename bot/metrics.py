@@ -34,6 +34,12 @@ class Metrics:
             registry=self.registry,
         )
         self.parses = Counter("dalil_parses_total", "Texts parsed via /model/parse", registry=self.registry)
+        self.nlu_failures = Counter(
+            "dalil_nlu_failures_total",
+            "Messages the NLU backend (a Rasa server) could not parse: down, slow or garbled",
+            ["channel"],
+            registry=self.registry,
+        )
         self.deliveries = Counter(
             "dalil_deliveries_total",
             "Outgoing channel messages",

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-__all__ = ["ENTITY_TYPES", "INTENTS", "Entity", "IntentScore", "Parse", "Parser"]
+__all__ = [
+    "ENTITY_TYPES",
+    "INTENTS",
+    "Entity",
+    "IntentScore",
+    "NluUnavailableError",
+    "Parse",
+    "Parser",
+    "parse_async",
+]
 
 INTENTS = (
     "greet",
@@ -95,6 +105,10 @@ class Parse:
         }
 
 
+class NluUnavailableError(RuntimeError):
+    """The NLU backend (a Rasa server) could not be reached or answered nonsense."""
+
+
 class Parser(Protocol):
     """Anything that turns text into a :class:`Parse` (the embedded engine, a Rasa server)."""
 
@@ -103,3 +117,19 @@ class Parser(Protocol):
     def parse(self, text: str) -> Parse:
         """Read one message; never raises on any input text."""
         ...
+
+
+async def parse_async(parser: Parser, text: str) -> Parse:
+    """``parser.parse(text)`` without blocking the event loop.
+
+    A parser with its own ``aparse`` coroutine (Rasa, over async httpx) is awaited; any other runs in a
+    worker thread.
+
+    Raises:
+        NluUnavailableError: the backend is down or answered nonsense.
+    """
+    aparse = getattr(parser, "aparse", None)
+    if aparse is not None:
+        parsed: Parse = await aparse(text)
+        return parsed
+    return await asyncio.to_thread(parser.parse, text)

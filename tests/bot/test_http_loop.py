@@ -1,4 +1,4 @@
-"""The HTTP app never blocks its event loop on a slow parse: other requests are answered meanwhile."""
+"""The HTTP app never blocks its event loop on a slow parse, and says "try again" when the NLU is down."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from bot.app import App
 from bot.http import create_http_app
+from nlu.rasa_http import RasaHttpParser
 from nlu.types import Parse, Parser
 
 SLOW_S = 1.0
@@ -47,3 +48,15 @@ async def test_health_is_answered_while_a_parse_is_slow(client: httpx.AsyncClien
     parsed = await parse
     assert parsed.status_code == 200
     assert parsed.json()["entities"][0]["value"] == "king-fahd-fountain"
+
+
+async def test_a_rasa_server_down_is_a_retry_later_and_counted(app: App) -> None:
+    app.parser = RasaHttpParser("http://127.0.0.1:9", timeout_s=0.3)
+    transport = httpx.ASGITransport(app=create_http_app(app, channels=("rest",)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
+        response = await client.post("/model/parse", json={"text": "متى يسكر رد سي مول"})
+        metrics = (await client.get("/metrics")).text
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "try again" in response.json()["error"]
+    assert 'dalil_nlu_failures_total{channel="model_parse"} 1.0' in metrics

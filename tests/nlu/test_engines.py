@@ -20,7 +20,7 @@ from nlu.embedded import EmbeddedParser, detect_lang, ensure_model
 from nlu.engines import EngineConfig, make_parser
 from nlu.normalize import fold
 from nlu.rasa_http import NluUnavailableError, RasaHttpParser
-from nlu.types import INTENTS, Parse
+from nlu.types import INTENTS, Parse, parse_async
 
 REPO = Path(__file__).parents[2]
 
@@ -279,3 +279,19 @@ def test_the_question_clause_decides_and_entities_come_from_the_whole_message(
     _valid(result, text)
     assert result.intent.name == intent
     assert [(e.entity, e.value) for e in result.entities if e.entity != "time"] == entities
+
+
+async def test_rasa_backend_async_maps_the_same_parse(rasa_url: str) -> None:
+    parser = RasaHttpParser(rasa_url)
+    blocking = parser.parse("When does Red Sea Mall close?")
+    awaited = await parser.aparse("When does Red Sea Mall close?")
+    assert awaited == blocking
+    assert awaited.entities[0].value == "red-sea-mall"
+    assert await parse_async(parser, "When does Red Sea Mall close?") == blocking
+
+
+async def test_rasa_backend_async_down_or_garbled_is_a_clear_error(rasa_url: str) -> None:
+    with pytest.raises(NluUnavailableError, match="unexpected parse"):
+        await RasaHttpParser(rasa_url).aparse("broken")
+    with pytest.raises(NluUnavailableError, match="not answering"):
+        await RasaHttpParser("http://127.0.0.1:9", timeout_s=0.5).aparse("hello")
