@@ -26,9 +26,9 @@ from pydantic_settings.sources.utils import parse_env_vars
 from ruamel.yaml import YAML
 
 from knowledge.clock import parse_moment
+from knowledge.database import normalize_database_url
 from knowledge.opendata import overpass
 from knowledge.opendata.merge import DEFAULT_MIN_CONFIDENCE
-from knowledge.store import normalize_database_url
 
 __all__ = ["CONFIG_KEYS", "Settings", "SettingsError"]
 

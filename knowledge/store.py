@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,15 +32,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     delete,
-    event,
     insert,
     inspect,
     select,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from knowledge.database import database_url, make_engine
 from knowledge.geo import DistrictMap, GeoData
 from knowledge.hours import Hours, SpecialPeriod
 from knowledge.loader import KnowledgeBase
@@ -59,57 +56,15 @@ __all__ = [
     "build_index",
     "database_url",
     "make_engine",
-    "normalize_database_url",
 ]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SQLITE = Path("var") / "dalil.db"
 _KEEP_BUILDS = 2
 
 
 class IndexMissingError(RuntimeError):
     """No knowledge index has been built in this database yet (run ``dalil kb build``)."""
-
-
-def database_url(env: Mapping[str, str] | None = None) -> str:
-    """``DALIL_DATABASE_URL`` or the default SQLite file ``var/dalil.db``."""
-    env = os.environ if env is None else env
-    return normalize_database_url(env.get("DALIL_DATABASE_URL", ""))
-
-
-def normalize_database_url(url: str) -> str:
-    """``url`` as SQLAlchemy wants it here; empty means the default SQLite file ``var/dalil.db``."""
-    url = url.strip()
-    if not url:
-        return f"sqlite:///{DEFAULT_SQLITE}"
-    # Plain postgresql:// means psycopg 3 here, the driver this project installs.
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``.
-
-    SQLite gets WAL mode, so readers never block on a build, and ``synchronous=NORMAL``: in WAL mode
-    that cannot corrupt the file, and a commit no longer waits for an fsync (≈ 5 ms here), which
-    otherwise stalls every turn that records something.
-    """
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.close()
-
-    return engine
 
 
 # --- tables -------------------------------------------------------------------------------------------
