@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import regex
 from ruamel.yaml import YAML
 
 __all__ = ["FSI", "PDI", "Texts", "eastern_digits", "isolate", "split_message"]
@@ -22,6 +23,7 @@ _EASTERN = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 _NEEDS_ISOLATION = re.compile(r"[A-Za-z0-9+@/]")
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://|www\.", re.IGNORECASE)
 LANGS = ("ar", "en")
+_GRAPHEME = regex.compile(r"\X")
 
 
 def isolate(value: str) -> str:
@@ -44,7 +46,9 @@ def eastern_digits(text: str) -> str:
 def split_message(text: str, limit: int) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, cut at line breaks, else between words.
 
-    Never empty: chat APIs refuse a blank message, so nothing to say is "…".
+    A word longer than ``limit`` is cut between graphemes (user-perceived characters), never between an
+    Arabic letter and its diacritics or inside an emoji sequence. Never empty: chat APIs refuse a blank
+    message, so nothing to say is "…".
     """
     text = text.strip() or "…"
     chunks: list[str] = []
@@ -52,10 +56,20 @@ def split_message(text: str, limit: int) -> list[str]:
         cut = text.rfind("\n", 0, limit)
         if cut <= 0:
             cut = text.rfind(" ", 0, limit)  # no line break: at least not inside a word
-        cut = cut if cut > 0 else limit
+        cut = cut if cut > 0 else _grapheme_floor(text, limit)
         chunks.append(text[:cut])
         text = text[cut:].lstrip("\n ")
     return [*chunks, text]
+
+
+def _grapheme_floor(text: str, index: int) -> int:
+    """The last grapheme boundary at or before ``index`` (``index`` itself if one grapheme is longer)."""
+    boundary = 0
+    for grapheme in _GRAPHEME.finditer(text):
+        if grapheme.end() > index:
+            break
+        boundary = grapheme.end()
+    return boundary or index
 
 
 class Texts:
