@@ -32,10 +32,6 @@ space with the ends stripped.
 
 Standalone hamza ء is kept: dropping it would merge words ("ماء" water, "ما" what) and the time
 phrases of :mod:`nlu.gazetteer` list both spellings where people drop it ("مساء" / "مسا").
-
-camel-tools' ``simple_word_tokenize`` is not used by :func:`tokens`: importing it (through
-``camel_tools.utils.charsets``) scans all 1.1 million code points and costs about a second per
-process. :func:`tokens` reproduces its splitting with one regular expression instead.
 """
 
 from __future__ import annotations
@@ -447,8 +443,9 @@ def arabizi_fold(text: str) -> str:
 
 # --- tokens and script --------------------------------------------------------------------------
 
-# simple_word_tokenize's splitting: words of letters, digits and marks; every other visible character
-# (punctuation, symbol, emoji) is a token of its own.
+# camel-tools' simple_word_tokenize's splitting, without importing it (through camel_tools.utils.charsets
+# it scans all 1.1 million code points, about a second per process): words of letters, digits and
+# marks; every other visible character (punctuation, symbol, emoji) is a token of its own.
 _MARK_CLASS: Final = _char_class(_KEPT_MARKS)
 _TOKEN: Final = re.compile(
     "[\U0001f1e6-\U0001f1ff]{2}"  # a flag: two regional indicators
