@@ -14,9 +14,10 @@ from bot.lexicon import Lexicon
 from bot.metrics import Metrics
 from bot.records import Records
 from bot.settings import Settings
-from bot.state import MemoryStateStore, RedisStateStore, StateStore
-from bot.texts import Texts
+from bot.state import MemoryStateStore, RedisStateStore, StateStore, user_key
+from bot.texts import LANGS, Texts
 from bot.turn import Services
+from bot.types import Incoming, Reply
 from bot.wiring import KnowledgeService, make_parser
 from knowledge.clock import make_clock
 from knowledge.store import Store
@@ -55,6 +56,38 @@ class App:
     metrics: Metrics
     inbox: Inbox
     """Inbound messages stored before they are acknowledged, and the outbox of replies."""
+
+    # --- what a channel may use (docs/architecture.md, "The channel contract") ----------------------
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Answer one message: the one call a channel makes for a conversation turn."""
+        return await self.engine.handle(incoming)
+
+    @property
+    def texts(self) -> Texts:
+        """The response texts, for what a channel says itself (an expired button, an unsupported kind)."""
+        return self.engine.services.texts
+
+    async def language(self, channel: str, user_id: str, hint: str | None = None) -> str:
+        """The language this conversation is held in; before it has one, ``hint`` (if ar/en), else Arabic."""
+        state = await self.states.get(user_key(channel, user_id))
+        return state.lang or (hint if hint in LANGS else None) or "ar"
+
+    async def share_location(self, channel: str, user_id: str, lat: float, lon: float) -> None:
+        """Remember where the person is now (a live location moved), without answering."""
+        key = user_key(channel, user_id)
+        async with self.states.lock(key):
+            state = await self.states.get(key)
+            state.location = [lat, lon, self.clock().timestamp()]
+            await self.states.put(key, state)
+
+    async def focus_place(self, channel: str, user_id: str, place_id: str) -> None:
+        """The person replied to the card of ``place_id``: what they say next is about that place."""
+        key = user_key(channel, user_id)
+        async with self.states.lock(key):
+            state = await self.states.get(key)
+            state.remember_place(place_id)
+            await self.states.put(key, state)
 
     def prepare_reload(self) -> tuple[Store, Parser]:
         """Validate the YAML, rebuild the index and load it with a fresh parser; serves nothing yet.

@@ -15,7 +15,7 @@ from typing import Any
 import regex
 from ruamel.yaml import YAML
 
-__all__ = ["FSI", "PDI", "Texts", "eastern_digits", "isolate", "split_message"]
+__all__ = ["FSI", "LANGS", "PDI", "Texts", "eastern_digits", "isolate", "split_message"]
 
 FSI = "\u2068"
 PDI = "\u2069"

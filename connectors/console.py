@@ -66,7 +66,7 @@ class ConsoleChannel:
         """Chat until end of input or ``/quit``."""
         write = self.stdout.write
         greeting, self.actions = render(
-            await self.app.engine.handle(Incoming("console", self.user_id, text="مرحبا")), self.colour
+            await self.app.handle(Incoming("console", self.user_id, text="مرحبا")), self.colour
         )
         write(greeting + "\n")
         while True:
@@ -84,7 +84,7 @@ class ConsoleChannel:
             incoming = self._incoming(line)
             if incoming is None:
                 continue
-            replies = await self.app.engine.handle(incoming)
+            replies = await self.app.handle(incoming)
             if not replies:  # e.g. paused while a person handles the conversation
                 continue
             text, self.actions = render(replies, self.colour)

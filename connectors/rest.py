@@ -159,7 +159,7 @@ class RestChannel:
             response_class=JSONResponse,
         )
         async def webhook(body: RestMessage) -> Response:
-            replies = await self.app.engine.handle(to_incoming(body))
+            replies = await self.app.handle(to_incoming(body))
             # Serialised here, not through FastAPI's response model: the replies are plain JSON data
             # already, and validating them again would only cost time on every turn.
             return JSONResponse(render_rest(replies, body.sender))

@@ -147,7 +147,7 @@ class WhatsAppChannel:
 
     async def render(self, reply: Reply, following: Reply | None, lang: str) -> list[dict[str, Any]]:
         """The send requests (without the recipient) for one reply."""
-        return await Renderer(self.app.engine.services.texts, self.memory).render(reply, following, lang)
+        return await Renderer(self.app.texts, self.memory).render(reply, following, lang)
 
     async def startup(self) -> None:
         """Open the API client and answer what the inbox still holds (``dalil serve``)."""
@@ -305,9 +305,8 @@ class WhatsAppChannel:
     def _key(self, recipient: Recipient) -> str:
         return user_key(CHANNEL, recipient.id)
 
-    async def _lang(self, key: str, hint: str = "ar") -> str:
-        state = await self.app.states.get(key)
-        return state.lang or hint
+    async def _lang(self, recipient: Recipient, hint: str = "ar") -> str:
+        return await self.app.language(CHANNEL, recipient.id, hint)
 
     async def _on_message(self, message: Inbound, replayed: bool = False) -> None:
         memory = self.memory
@@ -326,26 +325,26 @@ class WhatsAppChannel:
             if not replayed:
                 await self._mark_read(message)
             if message.kind == "text" and message.quoted:
-                await self._about_quoted_card(key, message.quoted)
+                await self._about_quoted_card(message.sender, message.quoted)
             hint = language_hint(message.sender)
             try:
                 incoming = await self._incoming(message, hint)
                 if isinstance(incoming, str):
-                    lang = await self._lang(key, hint)
-                    replies: list[Reply] = [TextReply(self.app.engine.services.texts.get(lang, incoming))]
+                    lang = await self._lang(message.sender, hint)
+                    replies: list[Reply] = [TextReply(self.app.texts.get(lang, incoming))]
                 else:
-                    replies = await self.app.engine.handle(incoming)
+                    replies = await self.app.handle(incoming)
                 outcome = await self.send(message.sender, replies, in_reply_to=message.wamid)
             except SQLAlchemyError:  # the turn, or the outbox: nothing more of this answer may go
                 # Kept in the inbox (still "new"): answered properly once the database is back.
                 log.error("whatsapp_database_down_message_kept", extra={"wamid": message.wamid})
-                await self._sorry(message.sender, key, hint)
+                await self._sorry(message.sender, hint)
                 return
         await self._finish(message.wamid, outcome)
 
-    async def _sorry(self, recipient: Recipient, key: str, hint: str) -> None:
-        lang = await self._lang(key, hint)
-        text = self.app.engine.services.texts.get(lang, "temporarily_unavailable")
+    async def _sorry(self, recipient: Recipient, hint: str) -> None:
+        lang = await self._lang(recipient, hint)
+        text = self.app.texts.get(lang, "temporarily_unavailable")
         await self.api.post({**envelope(recipient), "type": "text", "text": {"body": text}}, None, retries=1)
 
     async def _incoming(self, message: Inbound, hint: str) -> Incoming | str:
@@ -358,16 +357,12 @@ class WhatsAppChannel:
             lambda reference: self.api.keep_media(reference, media_dir),
         )
 
-    async def _about_quoted_card(self, key: str, quoted: str) -> None:
+    async def _about_quoted_card(self, sender: Recipient, quoted: str) -> None:
         """A reply to one of our place cards is about that place, whatever was discussed since."""
         place_id = await self.memory.get("card", quoted)
         if place_id is None:
             return
-        states = self.app.states
-        async with states.lock(key):
-            state = await states.get(key)
-            state.remember_place(place_id)
-            await states.put(key, state)
+        await self.app.focus_place(CHANNEL, sender.id, place_id)
 
     async def _last_inbound(self, key: str) -> float | None:
         """When this person last wrote (unix time), if known."""
@@ -430,7 +425,7 @@ class WhatsAppChannel:
         if not replies:
             return "answered"
         key = self._key(recipient)
-        lang = await self._lang(key, language_hint(recipient))
+        lang = await self._lang(recipient, language_hint(recipient))
         known = await self._last_inbound(key)
         if known is not None and datetime.now(UTC).timestamp() - known > WINDOW.total_seconds():
             await self._outside_window(recipient, key, plain(replies), in_reply_to, None)
@@ -489,7 +484,7 @@ class WhatsAppChannel:
         self, recipient: Recipient, key: str, reason: str, code: int | None, text: str
     ) -> None:
         self._count("undeliverable")
-        records = self.app.engine.services.records
+        records = self.app.records
         try:
             await asyncio.to_thread(
                 records.add_undelivered, Sender(key, CHANNEL), recipient.id, reason, code, text

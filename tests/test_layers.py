@@ -46,3 +46,17 @@ def test_the_check_sees_a_lazy_upward_import(tmp_path: Path) -> None:
     module = tmp_path / "sample.py"
     module.write_text("def f():\n    from connectors.console import render\n    import nlu.types\n")
     assert _imports(module) == [(2, "connectors"), (3, "nlu")]
+
+
+APP_INTERNALS = {"engine", "states", "services"}
+"""What a channel must not reach into: it calls ``app.handle`` and the few services the App offers."""
+
+
+def test_channels_use_the_app_contract_not_its_internals() -> None:
+    reached = [
+        f"{path.relative_to(REPO)}:{node.lineno} uses .{node.attr}"
+        for path in sorted((REPO / "connectors").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr in APP_INTERNALS
+    ]
+    assert reached == []

@@ -29,7 +29,6 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHa
 
 from bot.app import App
 from bot.settings import Settings
-from bot.state import user_key
 from bot.types import GeoPoint, Incoming, Reply, TextReply
 from connectors.memory import ChannelMemory
 from connectors.telegram.delivery import CHANNEL, Deliverer
@@ -352,8 +351,7 @@ class TelegramChannel:
         return str(user.id) if chat.type == ChatType.PRIVATE else f"{chat.id}:{user.id}"
 
     async def _lang(self, user_id: str, hint: str | None) -> str:
-        state = await self.app.states.get(user_key(CHANNEL, user_id))
-        return state.lang or (hint if hint in ("ar", "en") else None) or "ar"
+        return await self.app.language(CHANNEL, user_id, hint)
 
     async def _on_message(self, update: Update, message: Message) -> None:
         user = message.from_user
@@ -400,16 +398,10 @@ class TelegramChannel:
         user = message.from_user
         if message.location is None or user is None:
             return
-        key = user_key(CHANNEL, self._user_id(message.chat, user))
-        states = self.app.states
-        async with states.lock(key):
-            state = await states.get(key)
-            state.location = [
-                message.location.latitude,
-                message.location.longitude,
-                self.app.clock().timestamp(),
-            ]
-            await states.put(key, state)
+        point = message.location
+        await self.app.share_location(
+            CHANNEL, self._user_id(message.chat, user), point.latitude, point.longitude
+        )
 
     async def _on_callback(self, update: Update) -> None:
         query = update.callback_query
@@ -424,7 +416,7 @@ class TelegramChannel:
         hint = (query.from_user.language_code or "")[:2] or None
         if payload is None or chat is None:
             lang = await self._lang(user_id, hint)
-            stale = self.app.engine.services.texts.get(lang, "button_expired")
+            stale = self.app.texts.get(lang, "button_expired")
             await self.delivery.deliver(update.update_id, "answerCallbackQuery", lambda: query.answer(stale))
             return
         await self.delivery.deliver(update.update_id, "answerCallbackQuery", lambda: query.answer())
@@ -444,7 +436,7 @@ class TelegramChannel:
         await self._reply(update, chat, incoming, None)
 
     async def _say(self, update: Update, message: Message, key: str, user_id: str, hint: str | None) -> None:
-        text = self.app.engine.services.texts.get(await self._lang(user_id, hint), key)
+        text = self.app.texts.get(await self._lang(user_id, hint), key)
         await self._send(update.update_id, message.chat, [TextReply(text)], message.message_id)
 
     async def _answer(self, update: Update, message: Message, incoming: Incoming) -> None:
@@ -458,7 +450,7 @@ class TelegramChannel:
             )
         )
         try:
-            replies = await self.app.engine.handle(incoming)
+            replies = await self.app.handle(incoming)
         finally:
             await typing
         await self._send(update.update_id, chat, replies, reply_to)

@@ -98,7 +98,7 @@ class Deliverer:
         if text is not None and chat_id is not None:
             self.parked.add(update_id)
             reason = "delivery_unknown" if result.maybe_delivered else f"error:{result.reason}"
-            records = self.app.engine.services.records
+            records = self.app.records
             sender = Sender(user_key(CHANNEL, str(chat_id)), CHANNEL)
             try:
                 await asyncio.to_thread(

@@ -71,7 +71,7 @@ def guard_logs(token: str) -> None:
 
 async def register_commands(bot: Bot, app: App) -> None:
     """The command menu in Arabic (also the default) and English."""
-    texts = app.engine.services.texts
+    texts = app.texts
     for lang in ("ar", "en", None):
         commands = [BotCommand(name, texts.get(lang or "ar", f"command_{name}")) for name in COMMANDS]
         try:
