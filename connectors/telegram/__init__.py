@@ -1,8 +1,10 @@
 """The Telegram channel, on python-telegram-bot (only this package imports it).
 
-Two run modes share one update handler: ``dalil telegram`` long-polls (deleting any webhook first), and
-``dalil serve`` accepts ``POST /webhooks/telegram`` when ``TELEGRAM_WEBHOOK_SECRET`` is set (registered
-with ``dalil telegram set-webhook URL``). ``TELEGRAM_API_BASE_URL`` points the bot at another Bot API
+Two run modes share the same PTB handlers, one per kind of update (commands, text, locations, photos,
+buttons, live-location edits): ``dalil telegram`` long-polls (:mod:`~connectors.telegram.polling`,
+deleting any webhook first), and ``dalil serve`` accepts ``POST /webhooks/telegram``
+(:mod:`~connectors.telegram.webhook`) when ``TELEGRAM_WEBHOOK_SECRET`` is set (registered with
+``dalil telegram set-webhook URL``). ``TELEGRAM_API_BASE_URL`` points the bot at another Bot API
 server (a self-hosted one, or the fake one in the tests).
 
 Inbound: text and commands (``/start [deep-link]``, ``/help``, ``/lang``, ``/near``), locations, venues,

@@ -10,44 +10,55 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Chat, Message, ReplyParameters, Update, User
+from telegram import Chat, Message, ReplyParameters, Update
 from telegram.constants import ChatAction, ChatType
-from telegram.error import NetworkError, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
+from telegram.error import NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.app import App
 from bot.settings import Settings
 from bot.types import GeoPoint, Incoming, Reply, TextReply
 from connectors.memory import ChannelMemory
+from connectors.telegram import inbound
 from connectors.telegram.delivery import CHANNEL, Deliverer
-from connectors.telegram.inbound import OnePerChat, addressed, clean, from_command, is_command
+from connectors.telegram.polling import fetch_updates
 from connectors.telegram.render import KEY_PREFIX, PHONE_PREFIX, Renderer
 from connectors.telegram.setup import (
     ALLOWED_UPDATES,
+    COMMANDS,
     api_roots,
     command,
     guard_logs,
     register_commands,
     token,
 )
+from connectors.telegram.webhook import webhook_router
 
 __all__ = ["ALLOWED_UPDATES", "CHANNEL", "TelegramChannel"]
 
 log = logging.getLogger(__name__)
 
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 _KEEP_UPDATE_IDS_S = 2 * 24 * 3600
 REPLY_WINDOW = timedelta(hours=24)
 """Stored updates older than this are not answered after a restart: the moment has passed."""
@@ -82,7 +93,7 @@ class TelegramChannel:
         self._fetcher: asyncio.Task[None] | None = None
         self._replayed: set[int] = set()
         self._renderer: Renderer | None = None
-        self._processor = OnePerChat()
+        self._processor = inbound.OnePerChat()
         self.accepting = True
 
     @staticmethod
@@ -96,7 +107,7 @@ class TelegramChannel:
         bot_token = token(self.app.settings)
         guard_logs(bot_token)
         base_url, base_file_url = api_roots(self.app.settings)
-        self._processor = OnePerChat()
+        self._processor = inbound.OnePerChat()
         builder = (
             ApplicationBuilder()
             .token(bot_token)
@@ -109,7 +120,8 @@ class TelegramChannel:
         if not polling:
             builder = builder.updater(None)
         application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        application.add_handler(TypeHandler(Update, self._on_update))
+        for handler, group in self._handlers():
+            application.add_handler(handler, group)
         application.add_error_handler(self._on_error)
         namespace = f"dalil:telegram:{bot_token.partition(':')[0]}"  # the bot id, not the secret part
         self._memory = ChannelMemory(self.app.settings.redis_url, namespace)
@@ -230,7 +242,9 @@ class TelegramChannel:
             await application.bot.delete_webhook()
             await application.start()
             await self.replay()
-            self._fetcher = asyncio.create_task(self._fetch(application))
+            self._fetcher = asyncio.create_task(
+                fetch_updates(application, self.app.inbox, self.poll_timeout_s, self.delivery.backoff_s * 4)
+            )
             log.info("telegram_polling", extra={"bot": self._username})
             try:
                 await stop.wait()
@@ -239,34 +253,6 @@ class TelegramChannel:
         self.application = None
         if self._memory is not None:
             await self._memory.close()
-
-    async def _fetch(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        offset: int | None = None
-        while True:
-            try:
-                updates = await application.bot.get_updates(
-                    offset=offset, timeout=int(self.poll_timeout_s), allowed_updates=list(ALLOWED_UPDATES)
-                )
-            except TimedOut:
-                continue
-            except TelegramError as exc:
-                log.warning("telegram_poll_failed", extra={"error": type(exc).__name__})
-                await asyncio.sleep(self.delivery.backoff_s * 4)
-                continue
-            if not updates:
-                continue
-            rows = [(str(u.update_id), json.dumps(u.to_dict())) for u in updates]
-            try:
-                stored = await asyncio.to_thread(self.app.inbox.accept, CHANNEL, rows)
-            except SQLAlchemyError:
-                # The offset stays: Telegram keeps these updates and sends them again.
-                log.error("telegram_inbox_unavailable", extra={"updates": len(rows)})
-                await asyncio.sleep(1.0)
-                continue
-            for update in updates:
-                if str(update.update_id) in stored:
-                    await application.update_queue.put(update)
-            offset = updates[-1].update_id + 1
 
     def run_polling(self) -> None:
         """Long-poll until Ctrl-C or SIGTERM (blocking)."""
@@ -281,46 +267,35 @@ class TelegramChannel:
         asyncio.run(main())
 
     def router(self) -> APIRouter:
-        """``POST /webhooks/telegram``: checks the secret header, queues the update, answers at once."""
-        router = APIRouter(tags=["channels"])
-
-        @router.post("/webhooks/telegram", summary="Telegram webhook", response_model=None)
-        async def webhook(request: Request) -> JSONResponse:
-            secret = self.app.settings.telegram_webhook_secret
-            given = request.headers.get(SECRET_HEADER, "")
-            if secret is None or not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
-                return JSONResponse({"error": "bad or missing secret token"}, status_code=403)
-            application = self.application
-            if application is None or not self.accepting:
-                return JSONResponse({"error": "the Telegram channel is not running"}, status_code=503)
-            try:
-                body = await request.json()
-                update = Update.de_json(body, application.bot)
-                payload = json.dumps(body)
-            except Exception:
-                return JSONResponse({"error": "not a Telegram update"}, status_code=400)
-            try:  # stored before the 200: Telegram does not send it again after that
-                stored = await asyncio.to_thread(
-                    self.app.inbox.accept, CHANNEL, [(str(update.update_id), payload)]
-                )
-            except SQLAlchemyError:
-                log.error("telegram_inbox_unavailable")
-                return JSONResponse({"error": "cannot store the update now; send it again"}, status_code=503)
-            if stored:
-                await application.update_queue.put(update)
-            else:
-                log.info("telegram_duplicate_update", extra={"update_id": update.update_id})
-            return JSONResponse({"ok": True})
-
-        return router
+        """``POST /webhooks/telegram`` (:mod:`connectors.telegram.webhook`)."""
+        return webhook_router(self)
 
     # --- inbound --------------------------------------------------------------------------------------
 
-    async def _on_error(self, update: object, context: Any) -> None:
-        update_id = update.update_id if isinstance(update, Update) else None
-        log.error("telegram_update_failed", extra={"update_id": update_id}, exc_info=context.error)
+    def _handlers(self) -> list[tuple[BaseHandler[Any, Any, Any], int]]:
+        """One small callback per kind of update, in PTB's groups.
 
-    async def _on_update(self, update: Update, _context: Any) -> None:
+        Group -1 admits each update once (a duplicate stops there); group 0 answers it (the first
+        handler that matches); group 1 marks it done in the inbox. A failure in group 0 goes to
+        :meth:`_on_error`, which stops the update before group 1, so it stays in the inbox.
+        """
+        for_us = inbound.ForUs(lambda: (self._username, self._bot_id))
+        message = filters.UpdateType.MESSAGE & for_us
+        return [
+            (TypeHandler(Update, self._admit), -1),
+            (CallbackQueryHandler(self._on_callback), 0),
+            (MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.LOCATION, self._on_edit), 0),
+            (CommandHandler(COMMANDS, self._on_text, filters=message), 0),
+            (MessageHandler(message & filters.TEXT, self._on_text), 0),
+            (MessageHandler(message & filters.LOCATION, self._on_location), 0),
+            (MessageHandler(message & filters.PHOTO, self._on_photo), 0),
+            (MessageHandler(message & filters.CONTACT, self._polite("contact_ignored")), 0),
+            (MessageHandler(message, self._polite("unsupported_message")), 0),
+            (TypeHandler(Update, self._finish_update), 1),
+        ]
+
+    async def _admit(self, update: Update, _context: Any) -> None:
+        """Let each update through once (a replayed one again); a duplicate stops here."""
         assert self._memory is not None  # noqa: S101 - set when the application is built
         update_id = update.update_id
         replayed = update_id in self._replayed
@@ -328,82 +303,95 @@ class TelegramChannel:
         fresh = await self._memory.first_time("update", str(update_id), _KEEP_UPDATE_IDS_S)
         if not fresh and not replayed:
             log.info("telegram_duplicate_update", extra={"update_id": update_id})
-            return
-        try:
-            if update.callback_query is not None:
-                await self._on_callback(update)
-            elif update.edited_message is not None:
-                await self._on_edit(update.edited_message)
-            elif update.message is not None:
-                await self._on_message(update, update.message)
-        except SQLAlchemyError:
-            log.error("telegram_database_down_update_kept", extra={"update_id": update_id})
-            return  # still "new" in the inbox: answered once the database is back
-        finally:
-            status = self.delivery.done(update_id)
+            raise ApplicationHandlerStop
+
+    async def _finish_update(self, update: Update, _context: Any) -> None:
+        """Answered (or parked in the undelivered queue): done in the inbox."""
+        update_id = update.update_id
+        status = self.delivery.done(update_id)
         try:
             await asyncio.to_thread(self.app.inbox.finish, CHANNEL, str(update_id), status)
         except SQLAlchemyError:
             log.warning("telegram_inbox_not_updated", extra={"update_id": update_id})
 
-    def _user_id(self, chat: Chat, user: User) -> str:
-        # In a group the conversation (a pending choice, a report) belongs to that person in that group.
-        return str(user.id) if chat.type == ChatType.PRIVATE else f"{chat.id}:{user.id}"
+    async def _on_error(self, update: object, context: Any) -> None:
+        """A failed update is not marked done: it stays in the inbox (answered once the cause is gone)."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        if update_id is not None:
+            self.delivery.done(update_id)
+        if isinstance(context.error, SQLAlchemyError):
+            log.error("telegram_database_down_update_kept", extra={"update_id": update_id})
+        else:
+            log.error("telegram_update_failed", extra={"update_id": update_id}, exc_info=context.error)
+        raise ApplicationHandlerStop
 
     async def _lang(self, user_id: str, hint: str | None) -> str:
         return await self.app.language(CHANNEL, user_id, hint)
 
-    async def _on_message(self, update: Update, message: Message) -> None:
+    def _incoming(self, message: Message) -> Incoming:
+        """The ``Incoming`` for a message :class:`inbound.ForUs` let through (a person sent it)."""
         user = message.from_user
-        if user is None or user.is_bot or not addressed(message, self._username, self._bot_id):
-            return
-        user_id = self._user_id(message.chat, user)
-        hint = (user.language_code or "")[:2] or None
-        base = Incoming(
+        if user is None:  # pragma: no cover - inbound.ForUs let only a person's message through
+            raise TypeError(f"message {message.message_id} has no sender")
+        return Incoming(
             CHANNEL,
-            user_id,
+            inbound.conversation_id(message.chat, user),
             message_id=str(message.message_id),
             timestamp=message.date,
-            lang_hint=hint,
+            lang_hint=(user.language_code or "")[:2] or None,
         )
-        incoming: Incoming | None
-        if message.text is not None:
-            incoming = await self._text(base, clean(self._username, message.text))
-        elif message.venue is not None:
-            point = message.venue.location
-            incoming = replace(base, location=GeoPoint(point.latitude, point.longitude))
-        elif message.location is not None:
-            point = message.location
-            incoming = replace(base, location=GeoPoint(point.latitude, point.longitude))
-        elif message.photo:
-            incoming = replace(
-                base, attachment=message.photo[-1].file_id, text=clean(self._username, message.caption or "")
-            )
-        elif message.contact is not None:
-            await self._say(update, message, "contact_ignored", user_id, hint)
-            return
+
+    async def _on_text(self, update: Update, _context: Any) -> None:
+        """Text, and commands (``/start [deep-link]``, ``/help``, ``/lang``, ``/near``)."""
+        message = inbound.sent_message(update)
+        base = self._incoming(message)
+        text = inbound.clean(self._username, message.text or "")
+        if inbound.is_command(text):
+            incoming = inbound.from_command(base, text, await self._lang(base.user_id, base.lang_hint))
         else:
-            await self._say(update, message, "unsupported_message", user_id, hint)
+            incoming = replace(base, text=text)
+        await self._answer(update, message, incoming)
+
+    async def _on_location(self, update: Update, _context: Any) -> None:
+        """A shared location or venue: the point is what counts."""
+        message = inbound.sent_message(update)
+        point = message.venue.location if message.venue is not None else message.location
+        if point is None:  # pragma: no cover - filters.LOCATION matched it
             return
-        if incoming is not None:
-            await self._answer(update, message, incoming)
+        location = GeoPoint(point.latitude, point.longitude)
+        await self._answer(update, message, replace(self._incoming(message), location=location))
 
-    async def _text(self, base: Incoming, text: str) -> Incoming:
-        if not is_command(text):
-            return replace(base, text=text)
-        return from_command(base, text, await self._lang(base.user_id, base.lang_hint))
+    async def _on_photo(self, update: Update, _context: Any) -> None:
+        """A photo (for a report): its ``file_id``, and the caption as the text."""
+        message = inbound.sent_message(update)
+        incoming = replace(
+            self._incoming(message),
+            attachment=message.photo[-1].file_id,
+            text=inbound.clean(self._username, message.caption or ""),
+        )
+        await self._answer(update, message, incoming)
 
-    async def _on_edit(self, message: Message) -> None:
+    def _polite(self, key: str) -> Callable[[Update, Any], Coroutine[Any, Any, None]]:
+        """A callback that only answers the text ``key`` (to a contact, a voice note, a sticker …)."""
+
+        async def answer(update: Update, _context: Any) -> None:
+            message = inbound.sent_message(update)
+            await self._say(update, message, key, self._incoming(message))
+
+        return answer
+
+    async def _on_edit(self, update: Update, _context: Any) -> None:
         """A live location moved: remember the latest point, without answering."""
+        message = inbound.sent_message(update)
         user = message.from_user
         if message.location is None or user is None:
             return
         point = message.location
         await self.app.share_location(
-            CHANNEL, self._user_id(message.chat, user), point.latitude, point.longitude
+            CHANNEL, inbound.conversation_id(message.chat, user), point.latitude, point.longitude
         )
 
-    async def _on_callback(self, update: Update) -> None:
+    async def _on_callback(self, update: Update, _context: Any) -> None:
         query = update.callback_query
         assert query is not None  # noqa: S101 - dispatched on it
         memory = self._memory
@@ -412,7 +400,9 @@ class TelegramChannel:
         payload = await memory.get("cb", data) if data.startswith(KEY_PREFIX) else data or None
         message = query.message
         chat = message.chat if message is not None else None
-        user_id = self._user_id(chat, query.from_user) if chat is not None else str(query.from_user.id)
+        user_id = (
+            inbound.conversation_id(chat, query.from_user) if chat is not None else str(query.from_user.id)
+        )
         hint = (query.from_user.language_code or "")[:2] or None
         if payload is None or chat is None:
             lang = await self._lang(user_id, hint)
@@ -435,8 +425,8 @@ class TelegramChannel:
         incoming = Incoming(CHANNEL, user_id, payload=payload, lang_hint=hint)
         await self._reply(update, chat, incoming, None)
 
-    async def _say(self, update: Update, message: Message, key: str, user_id: str, hint: str | None) -> None:
-        text = self.app.texts.get(await self._lang(user_id, hint), key)
+    async def _say(self, update: Update, message: Message, key: str, asker: Incoming) -> None:
+        text = self.app.texts.get(await self._lang(asker.user_id, asker.lang_hint), key)
         await self._send(update.update_id, message.chat, [TextReply(text)], message.message_id)
 
     async def _answer(self, update: Update, message: Message, incoming: Incoming) -> None:

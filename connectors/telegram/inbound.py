@@ -6,18 +6,28 @@ Pure helpers of :class:`connectors.telegram.channel.TelegramChannel`.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from telegram import Message, MessageEntity, Update
+from telegram import Chat, Message, MessageEntity, Update, User
 from telegram.constants import ChatType
 from telegram.ext import BaseUpdateProcessor
+from telegram.ext.filters import MessageFilter
 
 from bot.state import KeyedLocks
 from bot.types import Incoming
 
-__all__ = ["OnePerChat", "addressed", "clean", "from_command", "is_command"]
+__all__ = [
+    "ForUs",
+    "OnePerChat",
+    "addressed",
+    "clean",
+    "conversation_id",
+    "from_command",
+    "is_command",
+    "sent_message",
+]
 
 _DEEP_LINK = re.compile(r"^(place|hours|service)_([A-Za-z0-9][A-Za-z0-9_-]*)$")
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
@@ -57,6 +67,20 @@ class OnePerChat(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to release."""
+
+
+class ForUs(MessageFilter):
+    """Messages a person sent to Dalil: any private message; in groups, a mention, a reply or our command."""
+
+    def __init__(self, identity: Callable[[], tuple[str, int]]) -> None:
+        """``identity`` gives our username (lower case) and bot id, known once the bot has started."""
+        super().__init__(name="ForUs")
+        self.identity = identity
+
+    def filter(self, message: Message) -> bool:
+        """Whether ``message`` is from a person (not a bot) and addressed to us."""
+        user = message.from_user
+        return user is not None and not user.is_bot and addressed(message, *self.identity())
 
 
 def addressed(message: Message, username: str, bot_id: int) -> bool:
@@ -112,3 +136,19 @@ def from_command(base: Incoming, text: str, lang: str) -> Incoming:
             return replace(base, text=f"nearest {argument}" if argument else "nearest places")
         return replace(base, text=f"أقرب {argument}" if argument else "وش قريب مني")
     return replace(base, text=text)
+
+
+def sent_message(update: Update) -> Message:
+    """The (new or edited) message of an update a message handler matched: its filter guarantees one."""
+    message = update.effective_message
+    if message is None:  # pragma: no cover
+        raise TypeError(f"update {update.update_id} has no message")
+    return message
+
+
+def conversation_id(chat: Chat, user: User) -> str:
+    """Whose conversation a message belongs to: the person's; in a group, that person's in that group.
+
+    So a pending choice or a report draft in a group is never mixed with the same person's private chat.
+    """
+    return str(user.id) if chat.type == ChatType.PRIVATE else f"{chat.id}:{user.id}"
