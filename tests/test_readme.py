@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import _parser
+from bot.cli import build_parser
 from connectors.rest import RestMessage
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
@@ -28,7 +28,7 @@ def test_uv_is_put_on_the_path_before_the_first_uv_command() -> None:
 def test_every_dalil_command_in_the_readme_parses(command: str) -> None:
     argv = shlex.split(command, comments=True)[3:]
     try:
-        _parser().parse_args(argv)
+        build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits on a bad command line
         pytest.fail(f"{command!r} does not parse: exit {exc.code}")
 
