@@ -205,6 +205,6 @@ def feedback_wrong_info(turn: Turn) -> list[Reply]:
     places = turn.places()
     place = places[0] if places else turn.recent_place()
     if place is None:
-        turn.state.pending = {"kind": "feedback", "place": None, "asked": "place"}
+        turn.state.pending = {"kind": "feedback", "place": None}  # we asked which place
         return [turn.text("feedback_which")]
     return record_feedback(turn, place.id, turn.incoming.text)
