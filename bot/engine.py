@@ -6,6 +6,7 @@ Per message: serialise on the user, load state, pick the language, then either c
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -20,8 +21,8 @@ from bot.metrics import Metrics
 from bot.records import Sender
 from bot.state import StateStore, UserState, user_key
 from bot.turn import Handler, Services, Turn
-from bot.types import Incoming, Reply
-from nlu.types import Entity, Parse, Parser
+from bot.types import Incoming, Reply, TextReply
+from nlu.types import Entity, NluUnavailableError, Parse, Parser
 
 __all__ = ["HANDLERS", "Engine"]
 
@@ -88,14 +89,23 @@ class Engine:
         self.metrics = metrics
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Answer one message. Never raises for anything the person sent."""
+        """Answer one message. Never raises for anything the person sent.
+
+        When the NLU backend is down the answer is a polite "try again" (and ``dalil_nlu_failures_total``
+        counts it), never an error.
+        """
         if "\x00" in incoming.text:  # no database keeps a NUL in text, and no person means one
             incoming = replace(incoming, text=incoming.text.replace("\x00", ""))
         key = user_key(incoming.channel, incoming.user_id)
         async with self.states.lock(key):
             state = await self.states.get(key)
             started = time.perf_counter()
-            replies, intent = self._answer(incoming, state, key)
+            try:
+                # In a worker thread: a turn parses (a Rasa server is a network call) and writes records
+                # (SQL); on the event loop either would hold up every other conversation.
+                replies, intent = await asyncio.to_thread(self._answer, incoming, state, key)
+            except NluUnavailableError:
+                replies, intent = self._nlu_down(incoming, state, key), "nlu_unavailable"
             state.turns += 1
             await self.states.put(key, state)
         seconds = time.perf_counter() - started
@@ -113,6 +123,14 @@ class Engine:
             },
         )
         return replies
+
+    def _nlu_down(self, incoming: Incoming, state: UserState, key: str) -> list[Reply]:
+        """A polite "try again" in the conversation's language, counted and logged."""
+        log.warning("nlu_unavailable", extra={"user": key, "channel": incoming.channel}, exc_info=True)
+        if self.metrics is not None:
+            self.metrics.nlu_failures.labels(incoming.channel).inc()
+        hint = incoming.lang_hint if incoming.lang_hint in ("ar", "en") else None
+        return [TextReply(self.services.texts.get(state.lang or hint or "ar", "nlu_unavailable"))]
 
     def _answer(self, incoming: Incoming, state: UserState, key: str) -> tuple[list[Reply], str]:
         sender = Sender(key, incoming.channel)

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine
+from sqlalchemy.pool import StaticPool
 
 from bot.admin import Reloader
 from bot.app import App, build_app
@@ -142,7 +143,10 @@ def test_preview_is_the_card_the_bot_sends(
     assert code == 0
     shown = json.loads(out)
     store = Store.from_knowledge(load_knowledge(data).kb)
-    services = Services(store, Records(create_engine("sqlite://")), Texts.load(data / "responses"))
+    # One in-memory database shared by every thread (the engine answers a turn in a worker thread).
+    memory = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    records = Records(memory)
+    services = Services(store, records, Texts.load(data / "responses"))
     moment = datetime.fromisoformat(at).replace(tzinfo=RIYADH)
     engine = Engine(services, _NoParser(), MemoryStateStore(), lambda: moment)
     for lang in ("ar", "en"):

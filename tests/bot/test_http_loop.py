@@ -60,3 +60,26 @@ async def test_a_rasa_server_down_is_a_retry_later_and_counted(app: App) -> None
     assert response.headers["retry-after"] == "5"
     assert "try again" in response.json()["error"]
     assert 'dalil_nlu_failures_total{channel="model_parse"} 1.0' in metrics
+
+
+async def test_a_rasa_server_down_gets_a_polite_try_again_on_the_rest_channel(app: App) -> None:
+    app.swap(app.store, RasaHttpParser("http://127.0.0.1:9", timeout_s=0.3))
+    transport = httpx.ASGITransport(app=create_http_app(app, channels=("rest",)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
+        english = await client.post(
+            "/webhooks/rest/webhook",
+            json={
+                "sender": "down-1",
+                "message": "when does red sea mall close",
+                "metadata": {"language": "en"},
+            },
+        )
+        arabic = await client.post("/webhooks/rest/webhook", json={"sender": "down-2", "message": "متى يسكر"})
+        metrics = (await client.get("/metrics")).text
+    assert english.status_code == 200
+    assert arabic.status_code == 200
+    assert [m["text"] for m in english.json()] == [
+        "Sorry, I can't read messages right now. Please try again in a minute."
+    ]
+    assert "جرّب ترسلها مرة ثانية" in arabic.json()[0]["text"]
+    assert 'dalil_nlu_failures_total{channel="rest"} 2.0' in metrics
