@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from urllib.parse import quote_plus
 
+from bot import actions
 from bot.texts import Texts, eastern_digits, isolate
 from bot.types import Button, GeoPoint, PlaceCard
 from knowledge.hours import DayHours, Hours, HoursState, Layer, Status
@@ -191,8 +192,8 @@ class Formatter:
             lines.append(self.t("card_map_search", url=search))
             buttons.append(Button(self.t("button_map"), url=search))
         if hours.known:
-            buttons.append(Button(self.t("button_hours"), payload=f"hours:{place.id}"))
-        buttons.append(Button(self.t("button_wrong"), payload=f"wrong:{place.id}"))
+            buttons.append(Button(self.t("button_hours"), payload=actions.hours(place.id)))
+        buttons.append(Button(self.t("button_wrong"), payload=actions.wrong(place.id)))
         lines.append(self.provenance(place))
         address = place.address.pick(self.lang) if place.address else None
         return PlaceCard(place.id, self.name(place), tuple(lines), tuple(buttons), location, address)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from bot import actions
 from bot.decide import decide, read_message
 from bot.handlers import conversation, places, search, services
 from bot.lexicon import words
@@ -135,8 +136,9 @@ class Engine:
     def _answer(self, incoming: Incoming, state: UserState, key: str) -> tuple[list[Reply], str]:
         sender = Sender(key, incoming.channel)
         now = self.clock()
-        if incoming.payload and incoming.payload.startswith("say:"):
-            incoming = replace(incoming, text=incoming.payload[4:], payload=None)
+        said = actions.decode(incoming.payload)
+        if said is not None and said.kind == "say":
+            incoming = replace(incoming, text=said.value, payload=None)
         released: str | None = None
         if state.handoff:
             waiting = conversation.while_handed_off(self.services, incoming, state, now)
@@ -287,10 +289,13 @@ class Engine:
             index = (ordinal or 0) - 1
         if not 0 <= index < len(options):
             return None
-        return self._payload(turn, f"place:{options[index]}", str(pending.get("intent", "place_info")))
+        return self._payload(turn, actions.place(options[index]), str(pending.get("intent", "place_info")))
 
     def _payload(self, turn: Turn, payload: str, intent: str | None = None) -> list[Reply] | None:
-        kind, _, value = payload.partition(":")
+        action = actions.decode(payload)
+        if action is None:
+            return None
+        kind, value = action.kind, action.value
         pending = turn.state.pending or {}
         if kind == "place":
             place = turn.store.get(value)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot import actions
 from bot.cards import Formatter
 from bot.lexicon import Lexicon
 from bot.records import Records, Sender
@@ -72,7 +73,7 @@ class Turn:
     def examples(self, key: str) -> QuickButtons:
         """The text ``key`` with the help examples as quick buttons."""
         examples = self.services.texts.raw(self.lang, "help_examples")
-        return QuickButtons(self.t(key), tuple(Button(e, payload=f"say:{e}") for e in examples[:3]))
+        return QuickButtons(self.t(key), tuple(Button(e, payload=actions.say(e)) for e in examples[:3]))
 
     def places(self) -> list[Place]:
         """Places named in this message (entities, in text order, without repeats)."""

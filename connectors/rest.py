@@ -10,13 +10,13 @@ A widget sends a button's payload back as the message text, which is recognised 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot import actions
 from bot.app import App
 from bot.types import (
     Button,
@@ -33,8 +33,6 @@ from bot.types import (
 )
 
 __all__ = ["RestChannel", "RestMessage", "render_rest"]
-
-_PAYLOAD = re.compile(r"^/?((?:place|hours|wrong|service|say):\S.*)$")
 
 
 class _Point(BaseModel):
@@ -129,7 +127,7 @@ def to_incoming(body: RestMessage) -> Incoming:
     """A REST message as an :class:`Incoming` (a button payload sent back as text is a payload)."""
     text = body.message.strip()
     payload = None
-    match = _PAYLOAD.match(text)
+    match = actions.TEXT_PAYLOAD.match(text)
     if match:
         payload, text = match.group(1), ""
     location = None

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import actions
 from bot.lexicon import words
 from bot.state import UserState
 from bot.turn import Services, Turn
@@ -103,8 +104,8 @@ def human_handoff(turn: Turn) -> list[Reply]:
 def frustration(turn: Turn) -> list[Reply]:
     """An apology and a way forward (help, or a person), not a hand-off the person did not ask for."""
     buttons = (
-        Button(turn.t("button_help"), payload=f"say:{turn.t('say_help')}"),
-        Button(turn.t("button_person"), payload=f"say:{turn.t('say_person')}"),
+        Button(turn.t("button_help"), payload=actions.say(turn.t("say_help"))),
+        Button(turn.t("button_person"), payload=actions.say(turn.t("say_person"))),
     )
     return [QuickButtons(turn.t("frustration"), buttons)]
 
@@ -170,7 +171,7 @@ def while_handed_off(services: Services, incoming: Incoming, state: UserState, n
     if incoming.text or incoming.location or incoming.attachment:
         services.records.add_handoff_message(ref, incoming.text or "(location/photo)")
     cancel = services.texts.get(lang, "button_cancel_handoff")
-    button = Button(cancel, payload=f"say:{services.texts.get(lang, 'say_cancel')}")
+    button = Button(cancel, payload=actions.say(services.texts.get(lang, "say_cancel")))
     return HandoffWait(answer=[QuickButtons(services.texts.get(lang, "handoff_waiting", ref=ref), (button,))])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from bot import actions
 from bot.cards import map_search_url, map_urls
 from bot.turn import Turn
 from bot.types import Button, Choice, Choices, LocationPin, QuickButtons, Reply, TextReply
@@ -47,7 +48,7 @@ def _choice_list(turn: Turn, places: list[Place], text: str, intent: str) -> Cho
     places = places[:10]
     turn.state.pending = {"kind": "choose_place", "intent": intent, "options": [p.id for p in places]}
     options = tuple(
-        Choice(label[:72], f"place:{p.id}", _distinct(turn.fmt.district(p), label))
+        Choice(label[:72], actions.place(p.id), _distinct(turn.fmt.district(p), label))
         for p, label in zip(places, labels(turn, places), strict=True)
     )
     return Choices(text, options, turn.t("choose_prompt"))
@@ -126,10 +127,10 @@ def _without_parents(places: list[Place]) -> list[Place]:
 
 
 def _details(turn: Turn, place: Place, text: str) -> QuickButtons:
-    buttons = [Button(turn.t("button_details"), payload=f"place:{place.id}")]
+    buttons = [Button(turn.t("button_details"), payload=actions.place(place.id))]
     if turn.store.hours(place).known:
-        buttons.append(Button(turn.t("button_hours"), payload=f"hours:{place.id}"))
-    buttons.append(Button(turn.t("button_wrong"), payload=f"wrong:{place.id}"))
+        buttons.append(Button(turn.t("button_hours"), payload=actions.hours(place.id)))
+    buttons.append(Button(turn.t("button_wrong"), payload=actions.wrong(place.id)))
     return QuickButtons(text, tuple(buttons))
 
 
@@ -277,7 +278,7 @@ def contact_info(turn: Turn) -> list[Reply]:
         buttons.append(Button(turn.t("button_call"), phone=related[1]))
     if place.website:
         buttons.append(Button(turn.t("button_website"), url=place.website))
-    buttons.append(Button(turn.t("button_details"), payload=f"place:{place.id}"))
+    buttons.append(Button(turn.t("button_details"), payload=actions.place(place.id)))
     return [QuickButtons("\n".join(lines), tuple(buttons[:3]))]
 
 
@@ -319,7 +320,7 @@ def directions(turn: Turn) -> list[Reply]:
             lines.insert(0, f"{name}: {closure}")
         buttons = (
             Button(turn.t("button_map"), url=search),
-            Button(turn.t("button_details"), payload=f"place:{place.id}"),
+            Button(turn.t("button_details"), payload=actions.place(place.id)),
         )
         return [QuickButtons("\n".join(lines), buttons)]
     google, osm = map_urls(place.location.lat, place.location.lon)
@@ -330,7 +331,7 @@ def directions(turn: Turn) -> list[Reply]:
         lines.append(turn.t("directions_address", address=address))
     buttons = (
         Button(turn.t("button_map"), url=google),
-        Button(turn.t("button_details"), payload=f"place:{place.id}"),
+        Button(turn.t("button_details"), payload=actions.place(place.id)),
     )
     return [
         QuickButtons("\n".join(lines), buttons),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from bot import actions
 from bot.handlers.filters import Filtered, apply_filters, operating
 from bot.handlers.places import LIST_SIZE, category_name, labels, not_on_file, place_info
 from bot.turn import Turn
@@ -56,7 +57,9 @@ def _as_choices(
     turn: Turn, header: str, places: list[Place], distances: list[float] | None = None
 ) -> Choices:
     options = tuple(
-        Choice(label[:72], f"place:{p.id}", _describe(turn, p, distances[i] if distances else None) or None)
+        Choice(
+            label[:72], actions.place(p.id), _describe(turn, p, distances[i] if distances else None) or None
+        )
         for i, (p, label) in enumerate(zip(places, labels(turn, places), strict=True))
     )
     turn.state.pending = {"kind": "choose_place", "intent": "place_info", "options": [p.id for p in places]}

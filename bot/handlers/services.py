@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot import actions
 from bot.turn import Turn
 from bot.types import Button, Choice, Choices, QuickButtons, Reply, RequestLocation, TextReply
 from knowledge.schema import Service
@@ -95,7 +96,7 @@ def service_card(turn: Turn, service: Service) -> list[Reply]:
 def _service_list(turn: Turn, key: str) -> list[Reply]:
     services = list(turn.store.services.values())[:10]
     options = tuple(
-        Choice((s.name.ar if turn.lang == "ar" else s.name.en)[:72], f"service:{s.id}") for s in services
+        Choice((s.name.ar if turn.lang == "ar" else s.name.en)[:72], actions.service(s.id)) for s in services
     )
     return (
         [Choices(turn.t(key), options, turn.t("choose_prompt"))] if options else [turn.text("out_of_scope")]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +24,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
+from bot import actions
 from bot.texts import split_message
 from bot.types import (
     Button,
@@ -46,17 +46,23 @@ MAX_TEXT = 4096
 KEY_PREFIX = "k:"
 PHONE_PREFIX = "tel:"
 KEEP_PAYLOADS_S = 30 * 24 * 3600
-# Payloads made of our own ids travel as they are (so buttons keep working after a restart without
-# Redis); anything else (free text, phone numbers) is kept server-side under a short key.
-_DIRECT_PAYLOAD = re.compile(r"^(?:place|hours|wrong|service):[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 Call = tuple[str, Callable[[], Awaitable[Any]], str]
 """A Bot API method name, the call itself, and its text (for the undelivered queue)."""
 
 
+def _is_wrong(button: Button) -> bool:
+    action = actions.decode(button.payload)
+    return action is not None and action.kind == "wrong"
+
+
 def callback_data(payload: str) -> tuple[str, str | None]:
-    """The ``callback_data`` for a payload, and the payload to keep server-side under it (if any)."""
-    if _DIRECT_PAYLOAD.match(payload) and len(payload.encode()) <= MAX_CALLBACK_BYTES:
+    """The ``callback_data`` for a payload, and the payload to keep server-side under it (if any).
+
+    Payloads made of our own ids travel as they are (so buttons keep working after a restart without
+    Redis); anything else (free text, phone numbers) is kept server-side under a short key.
+    """
+    if actions.ID_PAYLOAD.match(payload) and len(payload.encode()) <= MAX_CALLBACK_BYTES:
         return payload, None
     digest = hashlib.sha256(payload.encode()).digest()[:12]
     return KEY_PREFIX + base64.urlsafe_b64encode(digest).decode().rstrip("="), payload
@@ -150,8 +156,8 @@ class Renderer:
         return "sendLocation", lambda: bot.send_location(chat_id, latitude=lat, longitude=lon), where
 
     async def _card_keyboard(self, card: PlaceCard) -> InlineKeyboardMarkup | None:
-        main = [b for b in card.buttons if not (b.payload or "").startswith("wrong:")]
-        wrong = [b for b in card.buttons if (b.payload or "").startswith("wrong:")]
+        main = [b for b in card.buttons if not _is_wrong(b)]
+        wrong = [b for b in card.buttons if _is_wrong(b)]
         rows: list[list[InlineKeyboardButton]] = []
         for start in range(0, len(main), 2):
             rows.append([await self._inline(b, card.title) for b in main[start : start + 2]])
