@@ -22,8 +22,18 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-__all__ = ["KeyedLocks", "MemoryStateStore", "RedisStateStore", "StateStore", "UserState", "user_key"]
+__all__ = [
+    "STATE_VERSION",
+    "KeyedLocks",
+    "MemoryStateStore",
+    "RedisStateStore",
+    "StateStore",
+    "UserState",
+    "user_key",
+]
 
+STATE_VERSION = 1
+"""The layout of a stored :class:`UserState` (Redis, files); another version reads as a fresh state."""
 DEFAULT_TTL_S = 24 * 3600
 """A day: a pending choice or a report draft is stale by then, and a channel's reply window closed."""
 DEFAULT_MAX_ENTRIES = 200_000
@@ -76,16 +86,22 @@ class UserState:
         return lat, lon
 
     def to_json(self) -> str:
-        """Serialised for storage."""
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        """Serialised for storage, stamped with :data:`STATE_VERSION`."""
+        return json.dumps({"v": STATE_VERSION, **asdict(self)}, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str | bytes | None) -> UserState:
-        """Read stored state; unreadable or unknown fields give a fresh state rather than an error."""
+        """Read stored state; unreadable state, or state of another version, is a fresh state, not an error.
+
+        Unknown fields are dropped and missing ones take their defaults, so adding a field needs no new
+        version; change :data:`STATE_VERSION` when a field changes meaning or shape.
+        """
         if not raw:
             return cls()
         try:
             data = json.loads(raw)
+            if data.get("v", STATE_VERSION) != STATE_VERSION:  # state written before versions is version 1
+                return cls()
             known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
             return cls(**known)
         except (ValueError, TypeError, AttributeError):
