@@ -20,7 +20,16 @@ from bot.handlers import conversation, places, search, services
 from bot.lexicon import words
 from bot.metrics import Metrics
 from bot.records import Sender
-from bot.state import StateStore, UserState, user_key
+from bot.state import (
+    AskFeedback,
+    AwaitLocation,
+    ChoosePlace,
+    NeedPlace,
+    ReportDraft,
+    StateStore,
+    UserState,
+    user_key,
+)
 from bot.turn import Handler, Services, Turn
 from bot.types import Incoming, Reply, TextReply
 from nlu.types import Entity, NluUnavailableError, Parse, Parser
@@ -193,26 +202,26 @@ class Engine:
             answered = self._payload(turn, incoming.payload)
             if answered is not None:
                 return answered
-        pending = state.pending or {}
-        kind = pending.get("kind")
-        if kind == "report":
+        pending = state.pending
+        kind = pending.kind if pending is not None else None
+        if isinstance(pending, ReportDraft):
             return services.continue_report(turn)
         if incoming.location is not None:
             state.location = [incoming.location.lat, incoming.location.lon, turn.now.timestamp()]
-            if kind == "nearest":
+            if isinstance(pending, AwaitLocation):
                 return search.show_location_results(
-                    turn, (incoming.location.lat, incoming.location.lon), pending.get("category")
+                    turn, (incoming.location.lat, incoming.location.lon), pending.category
                 )
             if not incoming.text:
                 return search.show_location_results(
                     turn, (incoming.location.lat, incoming.location.lon), None
                 )
-        if kind == "choose_place":
+        if isinstance(pending, ChoosePlace):
             chosen = self._numbered_choice(turn, pending)
             if chosen is not None:
                 return chosen
-        if kind == "feedback" and incoming.text:
-            place_id = pending.get("place")
+        if isinstance(pending, AskFeedback) and incoming.text:
+            place_id = pending.place
             if place_id is None:  # we asked which place: this answer names it
                 named = turn.places()
                 place_id = named[0].id if named else None
@@ -222,14 +231,14 @@ class Engine:
         if not incoming.text:
             return [turn.examples("help")] if incoming.location is None else []
         intent = self._intent(turn)
-        if kind == "need_place" and intent not in PLACE_INTENTS and turn.parse.first("place"):
-            intent = str(pending.get("intent", "place_info"))
+        if isinstance(pending, NeedPlace) and intent not in PLACE_INTENTS and turn.parse.first("place"):
+            intent = pending.intent
         if kind == "nearest" and intent == "out_of_scope" and turn.parse.first("category"):
             intent = "nearest_place"
         searching = intent in ("find_place", "nearest_place", "out_of_scope")
         if kind == "nearest" and searching and turn.parse.first("district") and not turn.parse.first("place"):
             # "search from a district instead": the kind we were asked for, in that district
-            category = pending.get("category")
+            category = pending.category if isinstance(pending, AwaitLocation) else None
             if category and not turn.parse.first("category"):
                 turn.parse = replace(
                     turn.parse,
@@ -263,7 +272,8 @@ class Engine:
                 return intent
             if parse.first("time") is not None:
                 return "opening_hours"
-        if turn.state.pending and turn.state.pending.get("kind") == "need_place":
+        pending = turn.state.pending
+        if isinstance(pending, NeedPlace):
             hits = turn.store.search(turn.incoming.text, lang=turn.lang, limit=1, min_score=80)
             if hits:
                 turn.parse = replace(
@@ -274,14 +284,14 @@ class Engine:
                         ),
                     ),
                 )
-                return str(turn.state.pending.get("intent", "place_info"))
+                return pending.intent
         return "out_of_scope"
 
-    def _numbered_choice(self, turn: Turn, pending: Mapping[str, object]) -> list[Reply] | None:
+    def _numbered_choice(self, turn: Turn, pending: ChoosePlace) -> list[Reply] | None:
         match = _CHOICE_NUMBER.match(turn.incoming.text)
-        options = pending.get("options")
+        options = pending.options
         ordinal = self.services.lexicon.ordinal(turn.incoming.text)  # "the second one", "الثاني"
-        if (not match and ordinal is None) or not isinstance(options, list):
+        if not match and ordinal is None:
             return None
         if match:
             index = int(match.group(1).translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))) - 1
@@ -289,24 +299,20 @@ class Engine:
             index = (ordinal or 0) - 1
         if not 0 <= index < len(options):
             return None
-        return self._payload(turn, actions.place(options[index]), str(pending.get("intent", "place_info")))
+        return self._payload(turn, actions.place(options[index]), pending.intent)
 
     def _payload(self, turn: Turn, payload: str, intent: str | None = None) -> list[Reply] | None:
         action = actions.decode(payload)
         if action is None:
             return None
         kind, value = action.kind, action.value
-        pending = turn.state.pending or {}
+        pending = turn.state.pending
         if kind == "place":
             place = turn.store.get(value)
             if place is None:
                 return None
             if intent is None:
-                intent = (
-                    str(pending.get("intent", "place_info"))
-                    if pending.get("kind") == "choose_place"
-                    else "place_info"
-                )
+                intent = pending.intent if isinstance(pending, ChoosePlace) else "place_info"
             turn.state.pending = None
             turn.parse = replace(turn.parse, entities=(Entity("place", place.id, 0, 0, "", 1.0, "payload"),))
             return self.handlers[intent if intent in PLACE_INTENTS else "place_info"](turn)
@@ -317,7 +323,7 @@ class Engine:
             place = turn.store.get(value)
             if place is None:
                 return None
-            turn.state.pending = {"kind": "feedback", "place": place.id}
+            turn.state.pending = AskFeedback(place.id)
             turn.state.remember_place(place.id)
             return [turn.text("feedback_what", name=turn.fmt.name(place))]
         if kind == "service":

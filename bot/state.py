@@ -18,15 +18,22 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from redis.exceptions import RedisError
 
 __all__ = [
     "STATE_VERSION",
+    "AskFeedback",
+    "AwaitLocation",
+    "ChoosePlace",
     "KeyedLocks",
     "MemoryStateStore",
+    "NeedCategory",
+    "NeedPlace",
+    "Pending",
     "RedisStateStore",
+    "ReportDraft",
     "StateStore",
     "UserState",
     "user_key",
@@ -47,6 +54,83 @@ def user_key(channel: str, user_id: str) -> str:
     return hashlib.sha256(f"{channel}:{user_id}".encode()).hexdigest()[:24]
 
 
+# --- open questions -------------------------------------------------------------------------------
+
+
+@dataclass
+class ChoosePlace:
+    """We listed places to choose from; a number, an ordinal or a tap picks one."""
+
+    options: list[str]
+    """Place ids, in the order shown."""
+    intent: str = "place_info"
+    """What to answer about the chosen place."""
+    kind: Literal["choose_place"] = "choose_place"
+
+
+@dataclass
+class NeedPlace:
+    """We asked which place a question (``intent``) is about."""
+
+    intent: str = "place_info"
+    kind: Literal["need_place"] = "need_place"
+
+
+@dataclass
+class NeedCategory:
+    """We asked what kind of place the person is looking for."""
+
+    kind: Literal["need_category"] = "need_category"
+
+
+@dataclass
+class AwaitLocation:
+    """We asked for a location to search the nearest places (of ``category``, or of any kind) from."""
+
+    category: str | None = None
+    kind: Literal["nearest"] = "nearest"
+
+
+@dataclass
+class AskFeedback:
+    """We asked what is wrong about ``place`` (or, with ``None``, which place it is about)."""
+
+    place: str | None = None
+    kind: Literal["feedback"] = "feedback"
+
+
+@dataclass
+class ReportDraft:
+    """A problem report being written: what, where (said, or shared as a point), a photo."""
+
+    draft: dict[str, Any]
+    """``what``, ``where``, ``lat``, ``lon``, ``attachment`` (each ``None`` until known)."""
+    step: Literal["what", "where", "photo"] | None = None
+    """The step we asked for last."""
+    kind: Literal["report"] = "report"
+
+
+Pending = ChoosePlace | NeedPlace | NeedCategory | AwaitLocation | AskFeedback | ReportDraft
+"""An open question Dalil asked, waiting for the person's answer."""
+_PENDING: dict[str, type[Pending]] = {
+    "choose_place": ChoosePlace,
+    "need_place": NeedPlace,
+    "need_category": NeedCategory,
+    "nearest": AwaitLocation,
+    "feedback": AskFeedback,
+    "report": ReportDraft,
+}
+"""Each open question by the ``kind`` it is stored with."""
+
+
+def _read_pending(data: Any) -> Pending | None:
+    """An open question as stored; ``None`` for none, or for one this version does not know."""
+    if not isinstance(data, dict) or data.get("kind") not in _PENDING:
+        return None
+    kind = _PENDING[data["kind"]]
+    return kind(**{k: v for k, v in data.items() if k in kind.__dataclass_fields__})
+
+
 @dataclass
 class UserState:
     """What Dalil remembers about one conversation."""
@@ -58,8 +142,8 @@ class UserState:
     """The person writes Arabic-Indic digits, so answers use them too."""
     last_places: list[str] = field(default_factory=list)
     """Place ids mentioned, most recent first."""
-    pending: dict[str, Any] | None = None
-    """An open question: disambiguation options, a nearest search waiting for a location, a report draft."""
+    pending: Pending | None = None
+    """An open question: places to choose from, a nearest search waiting for a location, a report draft."""
     handoff: bool = False
     handoff_ref: str | None = None
     handoff_at: float | None = None
@@ -103,6 +187,7 @@ class UserState:
             if data.get("v", STATE_VERSION) != STATE_VERSION:  # state written before versions is version 1
                 return cls()
             known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+            known["pending"] = _read_pending(known.get("pending"))
             return cls(**known)
         except (ValueError, TypeError, AttributeError):
             return cls()

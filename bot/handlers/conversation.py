@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot import actions
 from bot.lexicon import words
-from bot.state import UserState
+from bot.state import AskFeedback, UserState
 from bot.turn import Services, Turn
 from bot.types import Button, HandoffNotice, Incoming, QuickButtons, Reply, TextReply
 
@@ -206,6 +206,6 @@ def feedback_wrong_info(turn: Turn) -> list[Reply]:
     places = turn.places()
     place = places[0] if places else turn.recent_place()
     if place is None:
-        turn.state.pending = {"kind": "feedback", "place": None}  # we asked which place
+        turn.state.pending = AskFeedback(None)  # we asked which place
         return [turn.text("feedback_which")]
     return record_feedback(turn, place.id, turn.incoming.text)

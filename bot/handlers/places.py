@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot import actions
 from bot.cards import map_search_url, map_urls
+from bot.state import ChoosePlace, NeedPlace
 from bot.turn import Turn
 from bot.types import Button, Choice, Choices, LocationPin, QuickButtons, Reply, TextReply
 from bot.when import When, resolve_when
@@ -46,7 +47,7 @@ def labels(turn: Turn, places: list[Place]) -> list[str]:
 
 def _choice_list(turn: Turn, places: list[Place], text: str, intent: str) -> Choices:
     places = places[:10]
-    turn.state.pending = {"kind": "choose_place", "intent": intent, "options": [p.id for p in places]}
+    turn.state.pending = ChoosePlace([p.id for p in places], intent)
     options = tuple(
         Choice(label[:72], actions.place(p.id), _distinct(turn.fmt.district(p), label))
         for p, label in zip(places, labels(turn, places), strict=True)
@@ -87,7 +88,7 @@ def resolve_place(turn: Turn, intent: str) -> Place | list[Reply]:
         name = turn.services.lexicon.leftover_name(turn.incoming.text, skip)
         if name is not None:
             return not_on_file(turn, name, intent)
-    turn.state.pending = {"kind": "need_place", "intent": intent}
+    turn.state.pending = NeedPlace(intent)
     return [turn.text("ask_which_place")]
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from bot import actions
 from bot.handlers.filters import Filtered, apply_filters, operating
 from bot.handlers.places import LIST_SIZE, category_name, labels, not_on_file, place_info
+from bot.state import AwaitLocation, ChoosePlace, NeedCategory
 from bot.turn import Turn
 from bot.types import Choice, Choices, Reply, RequestLocation
 from knowledge.hours import Status
@@ -62,7 +63,7 @@ def _as_choices(
         )
         for i, (p, label) in enumerate(zip(places, labels(turn, places), strict=True))
     )
-    turn.state.pending = {"kind": "choose_place", "intent": "place_info", "options": [p.id for p in places]}
+    turn.state.pending = ChoosePlace([p.id for p in places])
     return Choices(header.replace(" :", ":"), options, turn.t("choose_prompt"))
 
 
@@ -111,7 +112,7 @@ def find_place(turn: Turn) -> list[Reply]:
     if category is None and district is None:
         if turn.places() or turn.store.search(turn.incoming.text, lang=turn.lang, limit=1, min_score=86):
             return place_info(turn)  # a name the NLU did not mark: resolve_place finds it by search
-        turn.state.pending = {"kind": "need_category"}
+        turn.state.pending = NeedCategory()
         return [turn.text("find_what")]
     # Curated places first; a city-scale open-data layer can hold thousands of one kind.
     places = turn.store.matching(
@@ -188,7 +189,7 @@ def nearest_place(turn: Turn) -> list[Reply]:
     else:
         point = turn.state.recent_location(turn.services.location_max_age_s, turn.now.timestamp())
     if point is None:
-        turn.state.pending = {"kind": "nearest", "category": category_id}
+        turn.state.pending = AwaitLocation(category_id)
         name = category_name(turn, category_id)
         text = turn.t("nearest_ask_location", category=name) if name else turn.t("nearest_ask_location_any")
         return [RequestLocation(text, turn.t("share_location_button"))]
@@ -230,7 +231,7 @@ def show_location_results(
     turn.state.pending = None
     name = category_name(turn, category_id)
     if not turn.store.geo.inside_jeddah(*point):  # the city boundary (district geometry)
-        turn.state.pending = {"kind": "nearest", "category": category_id}
+        turn.state.pending = AwaitLocation(category_id)
         return [turn.text("outside_jeddah")]
     hits = turn.store.nearest(point[0], point[1], category=category_id, limit=SEARCH_DEPTH)
     distance = {h.place.id: h.distance_m for h in hits}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot import actions
+from bot.state import ReportDraft
 from bot.turn import Turn
 from bot.types import Button, Choice, Choices, QuickButtons, Reply, RequestLocation, TextReply
 from knowledge.schema import Service
@@ -130,7 +131,7 @@ def report_issue(turn: Turn) -> list[Reply]:
         draft["lat"], draft["lon"] = turn.incoming.location.lat, turn.incoming.location.lon
     where = _where_said(turn)
     draft["where"] = where
-    turn.state.pending = {"kind": "report", "draft": draft}
+    turn.state.pending = ReportDraft(draft)
     # Where to report officially comes first; logging it with Dalil is the extra.
     official = turn.t("report_official")
     if where:
@@ -150,16 +151,18 @@ def _where_said(turn: Turn) -> str | None:
 
 
 def _next_report_step(turn: Turn) -> list[Reply]:
-    assert turn.state.pending is not None  # noqa: S101 - only called inside a report
-    draft = turn.state.pending["draft"]
+    report = turn.state.pending
+    if not isinstance(report, ReportDraft):  # pragma: no cover - only called inside a report
+        return []
+    draft = report.draft
     if not draft["what"]:
-        turn.state.pending["step"] = "what"
+        report.step = "what"
         return [turn.text("report_ask_what")]
     if draft["lat"] is None and not draft["where"]:
-        turn.state.pending["step"] = "where"
+        report.step = "where"
         return [RequestLocation(turn.t("report_ask_where"), turn.t("share_location_button"))]
-    if not draft["attachment"] and turn.state.pending.get("step") != "photo":
-        turn.state.pending["step"] = "photo"
+    if not draft["attachment"] and report.step != "photo":
+        report.step = "photo"
         return [turn.text("report_ask_photo")]
     ref = turn.services.records.add_report(
         turn.sender,
@@ -177,13 +180,13 @@ def _next_report_step(turn: Turn) -> list[Reply]:
 def continue_report(turn: Turn) -> list[Reply]:
     """The next message inside a report: the answer to the step we asked, or a cancel."""
     pending = turn.state.pending
-    assert pending is not None  # noqa: S101 - only called inside a report
+    if not isinstance(pending, ReportDraft):  # pragma: no cover - only called inside a report
+        return []
     text = turn.incoming.text.strip()
     if text and _CANCEL.match(text):
         turn.state.pending = None
         return [turn.text("report_cancelled")]
-    draft = pending["draft"]
-    step = pending.get("step")
+    draft, step = pending.draft, pending.step
     if turn.incoming.location is not None:
         draft["lat"], draft["lon"] = turn.incoming.location.lat, turn.incoming.location.lon
     if turn.incoming.attachment:
