@@ -31,8 +31,8 @@ from bot.state import (
     user_key,
 )
 from bot.turn import Handler, Services, Turn
-from bot.types import Incoming, Reply, TextReply
-from nlu.types import Entity, NluUnavailableError, Parse, Parser
+from bot.types import Command, Incoming, Reply, TextReply
+from nlu.types import Entity, IntentScore, NluUnavailableError, Parse, Parser
 
 __all__ = ["HANDLERS", "Engine"]
 
@@ -59,6 +59,13 @@ HANDLERS: Mapping[str, Handler] = {
     "municipal_service": services.municipal_service,
     "report_issue": services.report_issue,
 }
+COMMAND_INTENTS: Mapping[str, str] = {
+    "start": "greet",
+    "help": "help",
+    "lang": "change_language",
+    "near": "nearest_place",
+}
+"""What each channel command (:class:`bot.types.Command`) asks for."""
 PLACE_INTENTS = frozenset({"place_info", "opening_hours", "contact_info", "directions"})
 # When the intent is unsure, an entity says more about what the person wants than a guess does.
 _BY_ENTITY = {
@@ -154,6 +161,8 @@ class Engine:
             if waiting.answer is not None:
                 return waiting.answer, "paused_for_handoff"
             released = waiting.released_key
+        if incoming.command is not None:
+            return self._command(incoming, incoming.command, state, sender, now, released)
         reading = read_message(self.services.lexicon, self.parser, incoming.text.strip())
         incoming = replace(incoming, text=reading.question)
         lang = self._language(incoming, reading.parse, state)
@@ -167,6 +176,30 @@ class Engine:
         if turn.intent not in ("", "out_of_scope", "frustration", "thanks", "greet"):
             state.last_intent = turn.intent  # a stray "thanks" does not end a run of searches
         return replies, turn.intent or "none"
+
+    def _command(
+        self,
+        incoming: Incoming,
+        command: Command,
+        state: UserState,
+        sender: Sender,
+        now: datetime,
+        released: str | None,
+    ) -> tuple[list[Reply], str]:
+        """A channel command answers its intent directly; only ``/near``'s kind of place is parsed."""
+        intent = COMMAND_INTENTS[command.name]
+        text = command.argument.strip() if command.name == "near" else ""
+        parse = self.parser.parse(text) if text else Parse("", IntentScore(intent, 1.0), (), (), "ar")
+        parse = replace(parse, intent=IntentScore(intent, 1.0))
+        hint = incoming.lang_hint if incoming.lang_hint in ("ar", "en") else None
+        state.lang = lang = state.lang or hint or "ar"
+        turn = Turn(replace(incoming, text=text), parse, state, lang, now, self.services, sender)
+        turn.intent = intent
+        if intent != "greet":
+            state.pending = None  # an explicit command ends any open question (as greetings do not)
+            state.last_intent = intent
+        replies: list[Reply] = [turn.text(released)] if released else []
+        return [*replies, *self.handlers[intent](turn)], intent
 
     def _language(self, incoming: Incoming, parse: Parse, state: UserState) -> str:
         if _EASTERN.search(incoming.text):

@@ -42,6 +42,15 @@ class GeoPoint:
 
 
 @dataclass(frozen=True)
+class Command:
+    """A channel command, typed: ``/start``, ``/help``, ``/lang [ar|en]``, ``/near [kind]``."""
+
+    name: Literal["start", "help", "lang", "near"]
+    argument: str = ""
+    """``lang``: the language asked for (empty: the other one); ``near``: the kind of place, as typed."""
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One message from a person, whatever the channel."""
 
@@ -57,6 +66,8 @@ class Incoming:
     """The client's interface language, if the channel tells (e.g. Telegram's language_code)."""
     attachment: str | None = None
     """A reference to a photo the person sent (e.g. a Telegram file_id), for reports."""
+    command: Command | None = None
+    """A channel command (the channel's menu), instead of text."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from bot.app import App
 from bot.plain import Style, render
-from bot.types import GeoPoint, Incoming
+from bot.types import Command, GeoPoint, Incoming
 
 __all__ = ["ConsoleChannel", "render"]
 
@@ -52,21 +52,19 @@ class ConsoleChannel:
             return Incoming("console", self.user_id, location=point)
         if line.startswith("/lang"):
             target = line.split()[-1] if len(line.split()) > 1 else ""
-            return Incoming(
-                "console", self.user_id, text="English please" if target == "en" else "كلمني عربي"
-            )
+            return Incoming("console", self.user_id, command=Command("lang", target))
         number = _NUMBER.match(line)
         if number and self.actions and 1 <= int(number.group(1)) <= len(self.actions):
             return Incoming("console", self.user_id, payload=self.actions[int(number.group(1)) - 1])
         if line.startswith("/start") or line == "/help":
-            return Incoming("console", self.user_id, text="help")
+            return Incoming("console", self.user_id, command=Command("help"))
         return Incoming("console", self.user_id, text=line)
 
     async def run(self, prompt: Callable[[], str] | None = None) -> None:
         """Chat until end of input or ``/quit``."""
         write = self.stdout.write
         greeting, self.actions = render(
-            await self.app.handle(Incoming("console", self.user_id, text="مرحبا")), self.colour
+            await self.app.handle(Incoming("console", self.user_id, command=Command("start"))), self.colour
         )
         write(greeting + "\n")
         while True:

@@ -69,7 +69,11 @@ def deny(turn: Turn) -> list[Reply]:
 def change_language(turn: Turn) -> list[Reply]:
     """Switch to the language asked for (or the other one), and keep it."""
     text = turn.incoming.text
-    if _TO_ENGLISH.search(text):
+    command = turn.incoming.command
+    asked = command.argument.strip().lower()[:2] if command is not None else ""
+    if asked in ("ar", "en"):
+        target = asked
+    elif _TO_ENGLISH.search(text):
         target = "en"
     elif _TO_ARABIC.search(text):
         target = "ar"

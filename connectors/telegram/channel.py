@@ -346,11 +346,7 @@ class TelegramChannel:
         message = inbound.sent_message(update)
         base = self._incoming(message)
         text = inbound.clean(self._username, message.text or "")
-        if inbound.is_command(text):
-            incoming = inbound.from_command(base, text, await self._lang(base.user_id, base.lang_hint))
-        else:
-            incoming = replace(base, text=text)
-        await self._answer(update, message, incoming)
+        await self._answer(update, message, inbound.from_command(base, text))
 
     async def _on_location(self, update: Update, _context: Any) -> None:
         """A shared location or venue: the point is what counts."""

@@ -16,7 +16,7 @@ from telegram.ext import BaseUpdateProcessor
 from telegram.ext.filters import MessageFilter
 
 from bot.state import KeyedLocks
-from bot.types import Incoming
+from bot.types import Command, Incoming
 
 __all__ = [
     "ForUs",
@@ -25,7 +25,6 @@ __all__ = [
     "clean",
     "conversation_id",
     "from_command",
-    "is_command",
     "sent_message",
 ]
 
@@ -110,13 +109,11 @@ def clean(username: str, text: str) -> str:
     return " ".join(text.split())
 
 
-def is_command(text: str) -> bool:
-    """Whether ``text`` is a bot command (``/start``, ``/help@bot``, ...)."""
-    return _COMMAND.match(text) is not None
+def from_command(base: Incoming, text: str) -> Incoming:
+    """A command as the engine's typed :class:`Command` (a ``/start`` deep link as its payload).
 
-
-def from_command(base: Incoming, text: str, lang: str) -> Incoming:
-    """What a command means, as the message the engine understands (in the person's language)."""
+    Any other text, or a command we do not have, stays text.
+    """
     match = _COMMAND.match(text)
     if match is None:
         return replace(base, text=text)
@@ -125,16 +122,9 @@ def from_command(base: Incoming, text: str, lang: str) -> Incoming:
         link = _DEEP_LINK.match(argument)
         if link:
             return replace(base, payload=f"{link.group(1)}:{link.group(2)}")
-        return replace(base, text="hello" if lang == "en" else "مرحبا")
-    if name == "help":
-        return replace(base, text="help" if lang == "en" else "مساعدة")
-    if name == "lang":
-        target = argument.lower()[:2] or ("ar" if lang == "en" else "en")
-        return replace(base, text="English please" if target == "en" else "كلمني عربي")
-    if name == "near":
-        if lang == "en":
-            return replace(base, text=f"nearest {argument}" if argument else "nearest places")
-        return replace(base, text=f"أقرب {argument}" if argument else "وش قريب مني")
+        return replace(base, command=Command("start"))
+    if name in ("help", "lang", "near"):
+        return replace(base, command=Command(name, argument))  # type: ignore[arg-type]
     return replace(base, text=text)
 
 
