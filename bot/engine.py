@@ -118,9 +118,13 @@ class Engine:
             state = await self.states.get(key)
             started = time.perf_counter()
             try:
-                # In a worker thread: a turn parses (a Rasa server is a network call) and writes records
-                # (SQL); on the event loop either would hold up every other conversation.
-                replies, intent = await asyncio.to_thread(self._answer, incoming, state, key)
+                if hasattr(self.parser, "aparse"):
+                    # A parser that asks a server (Rasa) may wait for seconds: on the event loop that would
+                    # hold up every other conversation. The embedded model's parse is CPU work well under
+                    # a millisecond, less than the thread hop costs (docs/benchmarks.md).
+                    replies, intent = await asyncio.to_thread(self._answer, incoming, state, key)
+                else:
+                    replies, intent = self._answer(incoming, state, key)
             except NluUnavailableError:
                 replies, intent = self._nlu_down(incoming, state, key), "nlu_unavailable"
             state.turns += 1
