@@ -83,3 +83,31 @@ async def test_a_rasa_server_down_gets_a_polite_try_again_on_the_rest_channel(ap
     ]
     assert "جرّب ترسلها مرة ثانية" in arabic.json()[0]["text"]
     assert 'dalil_nlu_failures_total{channel="rest"} 2.0' in metrics
+
+
+class _SlowServer(_SlowParser):
+    """A parser that asks a server (it has ``aparse``, as Rasa's does) and the server is slow."""
+
+    async def aparse(self, text: str) -> Parse:
+        await asyncio.sleep(SLOW_S)
+        return self.inner.parse(text)
+
+
+async def test_health_is_answered_while_a_conversation_waits_for_a_slow_nlu_server(app: App) -> None:
+    app.swap(app.store, _SlowServer(app.parser))
+    transport = httpx.ASGITransport(app=create_http_app(app, channels=("rest",)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
+        started = time.perf_counter()
+        turn = asyncio.create_task(
+            client.post(
+                "/webhooks/rest/webhook", json={"sender": "slow-1", "message": "وين نافورة الملك فهد"}
+            )
+        )
+        await asyncio.sleep(0.1)  # the turn is now waiting for the parse
+        health = await client.get("/healthz")
+        waited_s = time.perf_counter() - started
+        answered = await turn
+    assert health.status_code == 200
+    assert waited_s < SLOW_S / 2, f"/healthz waited {waited_s:.2f} s behind a slow turn"
+    assert answered.status_code == 200
+    assert any("نافورة" in (m.get("text") or "") for m in answered.json())
