@@ -14,7 +14,7 @@ from knowledge.opendata import LAYERS
 from knowledge.schema import Place
 from knowledge.store import Store
 
-__all__ = ["Formatter", "map_search_url", "map_urls"]
+__all__ = ["Formatter", "map_search_near_url", "map_search_url", "map_urls"]
 
 CLOSING_SOON = timedelta(minutes=45)
 
@@ -24,6 +24,11 @@ def map_urls(lat: float, lon: float) -> tuple[str, str]:
     google = f"https://www.google.com/maps/search/?api=1&query={lat:.6f}%2C{lon:.6f}"
     osm = f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=17/{lat:.6f}/{lon:.6f}"
     return google, osm
+
+
+def map_search_near_url(kind: str, lat: float, lon: float) -> str:
+    """A Google Maps search for a kind of place around a point (when none of that kind is on file)."""
+    return f"https://www.google.com/maps/search/?api=1&query={quote_plus(f'{kind} near {lat:.5f},{lon:.5f}')}"
 
 
 def map_search_url(name: str) -> str:

@@ -10,11 +10,12 @@ import re
 from dataclasses import replace
 
 from bot import actions
+from bot.cards import map_search_near_url
 from bot.handlers.filters import Filtered, apply_filters, operating
 from bot.handlers.places import LIST_SIZE, category_name, labels, not_on_file, place_info
 from bot.state import AwaitLocation, ChoosePlace, NeedCategory
 from bot.turn import Turn
-from bot.types import Choice, Choices, Reply, RequestLocation
+from bot.types import Button, Choice, Choices, QuickButtons, Reply, RequestLocation
 from knowledge.hours import Status
 from knowledge.schema import Place
 from nlu.types import Entity
@@ -239,8 +240,12 @@ def show_location_results(
     shown = sorted(filtered.places, key=lambda p: distance[p.id])[:LIST_SIZE]
     if not shown:
         if near:
-            return [turn.text("nearest_none_near", category=_with_asked(turn, name), place=near)]
-        return [turn.text("nearest_none", category=_with_asked(turn, name))]
+            text = turn.t("nearest_none_near", category=_with_asked(turn, name), place=near)
+        else:
+            text = turn.t("nearest_none", category=_with_asked(turn, name))
+        # Nothing on file is not the end of the answer: a map search for the kind around the point.
+        search = map_search_near_url(name or turn.t("places_word"), *point)
+        return [QuickButtons(text, (Button(turn.t("button_map_search"), url=search),))]
     if header is None:
         header = turn.t("nearest_results", category=name) if name else turn.t("nearest_results_any")
     few = None

@@ -362,7 +362,7 @@ async def test_find_with_nothing_filed_in_the_district_lists_the_nearest_to_it(c
 
 async def test_find_with_nothing_known_says_so(chat: Chat) -> None:
     replies = await chat.say("صيدلية في الحمراء")
-    assert kinds(replies) == ["text"]
+    assert kinds(replies) == ["buttons"]  # the honest "none known" and a map search around the district
     assert "الحمراء" in said(replies)
 
 
@@ -396,8 +396,14 @@ async def test_nearest_uses_a_location_shared_earlier(chat: Chat) -> None:
 async def test_nearest_with_nothing_on_the_map_says_so(chat: Chat) -> None:
     await chat.say("أقرب صيدلية")
     replies = await chat.say(location=CORAL_MALL)
-    assert kinds(replies) == ["text"]
+    # No pharmacy with coordinates on file: say so, and offer a map search for pharmacies around the point.
+    assert kinds(replies) == ["buttons"]
     assert "صيدلية" in said(replies)
+    buttons = replies[0].buttons if isinstance(replies[0], QuickButtons) else ()
+    assert [b.title for b in buttons] == ["ابحث في الخريطة"]
+    url = buttons[0].url or ""
+    assert url.startswith("https://www.google.com/maps/search/?api=1&query=")
+    assert "21.54330%2C39.17280" in url
 
 
 async def test_a_location_expires_after_an_hour(app: App, chat_at: ChatAt) -> None:
