@@ -89,6 +89,35 @@ def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
     return out
 
 
+def measure_lookups(
+    store: Store, rng: random.Random, typo: bool
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Search, nearest and nearest-pharmacy timings (2,000 each) over generated names and Jeddah points.
+
+    A third of the queries are a bare name: misspelled (``typo``) or exact.
+    """
+    queries = []
+    for _ in range(500):
+        w, m = rng.randrange(len(AR_WORDS)), rng.randrange(len(AR_NAMES))
+        queries.append(
+            rng.choice(
+                [
+                    f"{AR_WORDS[w]} {AR_NAMES[m]}",
+                    f"{EN_NAMES[m]} {EN_WORDS[w % len(EN_WORDS)]}",
+                    AR_NAMES[m][2:] + "ه" if typo else AR_NAMES[m],
+                ]
+            )
+        )
+    query_iter = iter(queries * 4)
+    search = percentiles(timed(lambda: store.search(next(query_iter)), 2000))
+    points = [(rng.uniform(21.3, 21.85), rng.uniform(39.1, 39.3)) for _ in range(2000)]
+    point_iter = iter(points)
+    nearest = percentiles(timed(lambda: store.nearest(*next(point_iter)), 2000))
+    point_iter = iter(points)
+    pharmacy = percentiles(timed(lambda: store.nearest(*next(point_iter), category="pharmacy"), 2000))
+    return search, nearest, pharmacy
+
+
 def run(n: int, postgres_url: str | None) -> dict[str, Any]:
     """Run every measurement and return the results."""
     real = load_knowledge(Path("data")).kb
@@ -125,26 +154,8 @@ def run(n: int, postgres_url: str | None) -> dict[str, Any]:
             engine.dispose()
 
     rng = random.Random(11)
-    queries = []
-    for _ in range(500):
-        w, m = rng.randrange(len(AR_WORDS)), rng.randrange(len(AR_NAMES))
-        queries.append(
-            rng.choice(
-                [
-                    f"{AR_WORDS[w]} {AR_NAMES[m]}",
-                    f"{EN_NAMES[m]} {EN_WORDS[w % len(EN_WORDS)]}",
-                    AR_NAMES[m][2:] + "ه",
-                ]
-            )
-        )
-    query_iter = iter(queries * 4)
-    results["search"] = percentiles(timed(lambda: store.search(next(query_iter)), 2000))
-    points = [(rng.uniform(21.3, 21.85), rng.uniform(39.1, 39.3)) for _ in range(2000)]
-    point_iter = iter(points)
-    results["nearest"] = percentiles(timed(lambda: store.nearest(*next(point_iter)), 2000))
-    point_iter = iter(points)
-    results["nearest_category"] = percentiles(
-        timed(lambda: store.nearest(*next(point_iter), category="pharmacy"), 2000)
+    results["search"], results["nearest"], results["nearest_category"] = measure_lookups(
+        store, rng, typo=True
     )
     return results
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.kb_bench import AR_NAMES, AR_WORDS, EN_NAMES, EN_WORDS, percentiles, timed
+from bench.kb_bench import AR_NAMES, AR_WORDS, EN_NAMES, EN_WORDS, measure_lookups
 from knowledge.loader import load_knowledge
 from knowledge.opendata import overpass
 from knowledge.opendata.merge import with_open_data
@@ -123,26 +123,8 @@ def run_synced(n: int, rss: bool = False) -> dict[str, Any]:
         results["load_s"] = round(time.perf_counter() - start, 3)
         engine.dispose()
         rng = random.Random(11)
-        queries = []
-        for _ in range(500):
-            w, m = rng.randrange(len(AR_WORDS)), rng.randrange(len(AR_NAMES))
-            queries.append(
-                rng.choice(
-                    [
-                        f"{AR_WORDS[w]} {AR_NAMES[m]}",
-                        f"{EN_NAMES[m]} {EN_WORDS[w % len(EN_WORDS)]}",
-                        AR_NAMES[m],
-                    ]
-                )
-            )
-        query_iter = iter(queries * 4)
-        results["search"] = percentiles(timed(lambda: store.search(next(query_iter)), 2000))
-        points = [(rng.uniform(21.3, 21.85), rng.uniform(39.1, 39.3)) for _ in range(2000)]
-        point_iter = iter(points)
-        results["nearest"] = percentiles(timed(lambda: store.nearest(*next(point_iter)), 2000))
-        point_iter = iter(points)
-        results["nearest_pharmacy"] = percentiles(
-            timed(lambda: store.nearest(*next(point_iter), category="pharmacy"), 2000)
+        results["search"], results["nearest"], results["nearest_pharmacy"] = measure_lookups(
+            store, rng, typo=False
         )
         if rss:
             env = {
