@@ -117,16 +117,22 @@ class Engine:
         async with self.states.lock(key):
             state = await self.states.get(key)
             started = time.perf_counter()
+            still_open = await self._handoff_still_open(state)
+            writes: list[Callable[[], object]] = []
             try:
                 if hasattr(self.parser, "aparse"):
                     # A parser that asks a server (Rasa) may wait for seconds: on the event loop that would
                     # hold up every other conversation. The embedded model's parse is CPU work well under
                     # a millisecond, less than the thread hop costs (docs/benchmarks.md).
-                    replies, intent = await asyncio.to_thread(self._answer, incoming, state, key)
+                    replies, intent = await asyncio.to_thread(
+                        self._answer_and_write, incoming, state, key, still_open
+                    )
                 else:
-                    replies, intent = self._answer(incoming, state, key)
+                    replies, intent = self._answer(incoming, state, key, still_open, writes)
             except NluUnavailableError:
                 replies, intent = self._nlu_down(incoming, state, key), "nlu_unavailable"
+            if writes:  # reports, hand-offs, feedback, unanswered questions: the database may be slow
+                await asyncio.to_thread(_run, writes)
             state.turns += 1
             await self.states.put(key, state)
         seconds = time.perf_counter() - started
@@ -153,7 +159,30 @@ class Engine:
         hint = incoming.lang_hint if incoming.lang_hint in ("ar", "en") else None
         return [TextReply(self.services.texts.get(state.lang or hint or "ar", "nlu_unavailable"))]
 
-    def _answer(self, incoming: Incoming, state: UserState, key: str) -> tuple[list[Reply], str]:
+    async def _handoff_still_open(self, state: UserState) -> bool:
+        """Whether the conversation's hand-off still waits for staff (read off the event loop)."""
+        if not state.handoff or not state.handoff_ref:
+            return False
+        return await asyncio.to_thread(self.services.records.handoff_open, state.handoff_ref)
+
+    def _answer_and_write(
+        self, incoming: Incoming, state: UserState, key: str, still_open: bool
+    ) -> tuple[list[Reply], str]:
+        """:meth:`_answer` and then its writes, all in the calling (worker) thread."""
+        writes: list[Callable[[], object]] = []
+        answer = self._answer(incoming, state, key, still_open, writes)
+        _run(writes)
+        return answer
+
+    def _answer(
+        self,
+        incoming: Incoming,
+        state: UserState,
+        key: str,
+        still_open: bool,
+        writes: list[Callable[[], object]],
+    ) -> tuple[list[Reply], str]:
+        """The replies and the intent; database writes the answer needs are added to ``writes``."""
         sender = Sender(key, incoming.channel)
         now = self.clock()
         said = actions.decode(incoming.payload)
@@ -161,16 +190,18 @@ class Engine:
             incoming = replace(incoming, text=said.value, payload=None)
         released: str | None = None
         if state.handoff:
-            waiting = conversation.while_handed_off(self.services, incoming, state, now)
+            waiting = conversation.while_handed_off(self.services, incoming, state, now, still_open)
+            writes += waiting.writes
             if waiting.answer is not None:
                 return waiting.answer, "paused_for_handoff"
             released = waiting.released_key
         if incoming.command is not None:
-            return self._command(incoming, incoming.command, state, sender, now, released)
+            return self._command(incoming, incoming.command, state, sender, now, released, writes)
         reading = read_message(self.services.lexicon, self.parser, incoming.text.strip())
         incoming = replace(incoming, text=reading.question)
         lang = self._language(incoming, reading.parse, state)
         turn = Turn(incoming, reading.parse, state, lang, now, self.services, sender, story=reading.story)
+        turn.writes = writes
         replies: list[Reply] = [turn.text(released)] if released else []
         answer = self._route(turn)
         greeting = conversation.brief_greeting(turn, reading.greeting) if reading.greeting else None
@@ -189,6 +220,7 @@ class Engine:
         sender: Sender,
         now: datetime,
         released: str | None,
+        writes: list[Callable[[], object]],
     ) -> tuple[list[Reply], str]:
         """A channel command answers its intent directly; only ``/near``'s kind of place is parsed."""
         intent = COMMAND_INTENTS[command.name]
@@ -198,6 +230,7 @@ class Engine:
         hint = incoming.lang_hint if incoming.lang_hint in ("ar", "en") else None
         state.lang = lang = state.lang or hint or "ar"
         turn = Turn(replace(incoming, text=text), parse, state, lang, now, self.services, sender)
+        turn.writes = writes
         turn.intent = intent
         if intent != "greet":
             state.pending = None  # an explicit command ends any open question (as greetings do not)
@@ -367,3 +400,8 @@ class Engine:
             service = turn.store.services.get(value)
             return None if service is None else services.service_card(turn, service)
         return None
+
+
+def _run(writes: list[Callable[[], object]]) -> None:
+    for write in writes:
+        write()

@@ -156,9 +156,10 @@ class Records:
         lon: float | None,
         attachment: str | None,
         lang: str,
+        ref: str | None = None,
     ) -> str:
-        """Store a problem report; returns its reference."""
-        ref = new_reference("R")
+        """Store a problem report under ``ref`` (a new one when None); returns the reference."""
+        ref = ref or new_reference("R")
         with self.engine.begin() as conn:
             conn.execute(
                 insert(reports).values(
@@ -194,9 +195,9 @@ class Records:
             assert key is not None  # noqa: S101 - an INSERT always has one
             return int(key[0])
 
-    def add_handoff(self, sender: Sender, user_id: str, text: str) -> str:
-        """Record a request to talk to a person; returns its reference."""
-        ref = new_reference("H")
+    def add_handoff(self, sender: Sender, user_id: str, text: str, ref: str | None = None) -> str:
+        """Record a request to talk to a person under ``ref`` (a new one when None); returns the reference."""
+        ref = ref or new_reference("H")
         with self.engine.begin() as conn:
             conn.execute(
                 insert(handoffs).values(

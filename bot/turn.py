@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from bot import actions
 from bot.cards import Formatter
@@ -49,9 +51,11 @@ class Turn:
     intent: str = ""
     """The intent this turn was routed to (for metrics and logs)."""
     story: str = ""
+    """The whole message when only its question clause was parsed (a long message), else ""."""
     outing: bool = False
     """The person asks where to go out (with family), not for one kind of place."""
-    """The whole message when only its question clause was parsed (a long message), else ""."""
+    writes: list[Callable[[], object]] = field(default_factory=list)
+    """Database writes the turn asked for (:meth:`later`); the engine runs them off the event loop."""
     fmt: Formatter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -61,6 +65,15 @@ class Turn:
     def store(self) -> Store:
         """The knowledge index."""
         return self.services.store
+
+    def later(self, write: Callable[..., object], *args: Any) -> None:
+        """Write ``write(*args)`` once the answer is ready, off the event loop and before it is sent.
+
+        Handlers are plain functions; a database write inside one would hold up every other
+        conversation while it waits on the database. A write that fails fails the turn, as before: the
+        message stays in the inbox and is answered again.
+        """
+        self.writes.append(partial(write, *args))
 
     def t(self, key: str, **values: object) -> str:
         """A response text in the turn's language."""

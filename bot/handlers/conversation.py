@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from bot import actions
 from bot.lexicon import words
+from bot.records import new_reference
 from bot.state import AskFeedback, UserState
 from bot.turn import Services, Turn
 from bot.types import Button, HandoffNotice, Incoming, QuickButtons, Reply, TextReply
@@ -88,15 +91,21 @@ def change_language(turn: Turn) -> list[Reply]:
 
 def out_of_scope(turn: Turn) -> list[Reply]:
     """Politely decline, suggest what I can do, and log the question for editors."""
-    turn.services.records.add_unanswered(
-        turn.sender, turn.incoming.text, turn.parse.intent.name, turn.parse.intent.confidence, turn.lang
+    turn.later(
+        turn.services.records.add_unanswered,
+        turn.sender,
+        turn.incoming.text,
+        turn.parse.intent.name,
+        turn.parse.intent.confidence,
+        turn.lang,
     )
     return [turn.examples("out_of_scope")]
 
 
 def human_handoff(turn: Turn) -> list[Reply]:
     """Ask a person to take over; answers pause until they reply, the person cancels, or time runs out."""
-    ref = turn.services.records.add_handoff(turn.sender, turn.incoming.user_id, turn.incoming.text)
+    ref = new_reference("H")
+    turn.later(turn.services.records.add_handoff, turn.sender, turn.incoming.user_id, turn.incoming.text, ref)
     turn.state.handoff = True
     turn.state.handoff_ref = ref
     turn.state.handoff_at = turn.now.timestamp()
@@ -150,40 +159,49 @@ class HandoffWait:
     """Replies that end the turn (an acknowledgement, a cancel); None: answer the message normally."""
     released_key: str | None = None
     """The hand-off just ended (by staff or by time): say so with this response key, then answer."""
+    writes: list[Callable[[], object]] = field(default_factory=list)
+    """Database writes to run off the event loop (see :meth:`bot.turn.Turn.later`)."""
 
 
-def while_handed_off(services: Services, incoming: Incoming, state: UserState, now: datetime) -> HandoffWait:
-    """Never silent: acknowledge while waiting, release on "cancel" or after ``handoff_max_s``."""
+def while_handed_off(
+    services: Services, incoming: Incoming, state: UserState, now: datetime, still_open: bool
+) -> HandoffWait:
+    """Never silent: acknowledge while waiting, release on "cancel" or after ``handoff_max_s``.
+
+    ``still_open``: whether staff have not released the hand-off yet (read by the engine off the loop).
+    """
     ref = state.handoff_ref or ""
     lang = state.lang or "ar"
+    release = partial(services.records.release_handoff, ref)
 
-    def release() -> None:
+    def released() -> None:
         state.handoff, state.handoff_ref, state.handoff_at = False, None, None
 
-    if not ref or not services.records.handoff_open(ref):
-        release()
+    if not ref or not still_open:
+        released()
         return HandoffWait(released_key="handoff_released")
     if incoming.text and services.lexicon.only_cancel(incoming.text):
-        services.records.release_handoff(ref)
-        release()
-        return HandoffWait(answer=[TextReply(services.texts.get(lang, "handoff_cancelled"))])
+        released()
+        return HandoffWait([TextReply(services.texts.get(lang, "handoff_cancelled"))], writes=[release])
     started = state.handoff_at if state.handoff_at is not None else now.timestamp()
     if now.timestamp() - started > services.handoff_max_s:
-        services.records.release_handoff(ref)
-        release()
-        return HandoffWait(released_key="handoff_timed_out")
+        released()
+        return HandoffWait(released_key="handoff_timed_out", writes=[release])
+    writes: list[Callable[[], object]] = []
     if incoming.text or incoming.location or incoming.attachment:
-        services.records.add_handoff_message(ref, incoming.text or "(location/photo)")
+        text = incoming.text or "(location/photo)"
+        writes.append(partial(services.records.add_handoff_message, ref, text))
     cancel = services.texts.get(lang, "button_cancel_handoff")
     button = Button(cancel, payload=actions.say(services.texts.get(lang, "say_cancel")))
-    return HandoffWait(answer=[QuickButtons(services.texts.get(lang, "handoff_waiting", ref=ref), (button,))])
+    reply = QuickButtons(services.texts.get(lang, "handoff_waiting", ref=ref), (button,))
+    return HandoffWait([reply], writes=writes)
 
 
 def record_feedback(turn: Turn, place_id: str | None, text: str) -> list[Reply]:
     """Store a "this is wrong" note for editors."""
     place = turn.store.get(place_id) if place_id else None
     field = _field(text)
-    turn.services.records.add_feedback(turn.sender, place.id if place else None, field, text)
+    turn.later(turn.services.records.add_feedback, turn.sender, place.id if place else None, field, text)
     turn.state.pending = None
     if place is None:
         return [turn.text("feedback_saved_general")]

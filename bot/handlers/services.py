@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot import actions
+from bot.records import new_reference
 from bot.state import ReportDraft
 from bot.turn import Turn
 from bot.types import Button, Choice, Choices, QuickButtons, Reply, RequestLocation, TextReply
@@ -164,7 +165,9 @@ def _next_report_step(turn: Turn) -> list[Reply]:
     if not draft["attachment"] and report.step != "photo":
         report.step = "photo"
         return [turn.text("report_ask_photo")]
-    ref = turn.services.records.add_report(
+    ref = new_reference("R")
+    turn.later(
+        turn.services.records.add_report,
         turn.sender,
         str(draft["what"]),
         draft["where"],
@@ -172,6 +175,7 @@ def _next_report_step(turn: Turn) -> list[Reply]:
         draft["lon"],
         draft["attachment"],
         turn.lang,
+        ref,
     )
     turn.state.pending = None
     return [turn.text("report_saved", ref=ref)]

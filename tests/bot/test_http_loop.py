@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from bot.app import App
 from bot.http import create_http_app
@@ -111,3 +112,39 @@ async def test_health_is_answered_while_a_conversation_waits_for_a_slow_nlu_serv
     assert waited_s < SLOW_S / 2, f"/healthz waited {waited_s:.2f} s behind a slow turn"
     assert answered.status_code == 200
     assert any("نافورة" in (m.get("text") or "") for m in answered.json())
+
+
+async def test_another_conversation_is_answered_while_the_database_is_slow_to_store_a_report(
+    app: App,
+) -> None:
+    """A report, a hand-off or an unanswered question is written off the event loop."""
+    engine = app.records.engine
+
+    def slow_insert(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO DALIL_"):
+            time.sleep(SLOW_S)  # a database under load: every write takes a second
+
+    event.listen(engine, "before_cursor_execute", slow_insert)
+    transport = httpx.ASGITransport(app=create_http_app(app, channels=("rest",)))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
+            started = time.perf_counter()
+            handoff = asyncio.create_task(
+                client.post(
+                    "/webhooks/rest/webhook", json={"sender": "slow-db-1", "message": "ابي اكلم موظف"}
+                )
+            )
+            await asyncio.sleep(0.1)  # that turn is now waiting for the database
+            other = await client.post(
+                "/webhooks/rest/webhook", json={"sender": "slow-db-2", "message": "وين نافورة الملك فهد"}
+            )
+            waited_s = time.perf_counter() - started
+            stored = await handoff
+    finally:
+        event.remove(engine, "before_cursor_execute", slow_insert)
+    assert waited_s < SLOW_S / 2 + 0.1, f"another conversation waited {waited_s:.2f} s behind a slow write"
+    assert any("نافورة" in (m.get("text") or "") for m in other.json())
+    ref = stored.json()[0]["text"]
+    assert time.perf_counter() - started >= SLOW_S, "the hand-off was answered before it was stored"
+    rows = app.records.list_table("handoffs")
+    assert any(row["ref"] in ref for row in rows), f"no stored hand-off is named in {ref!r}"
