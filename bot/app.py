@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -62,6 +63,16 @@ class App:
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message: the one call a channel makes for a conversation turn."""
         return await self.engine.handle(incoming)
+
+    def conversation(self, channel: str, user_id: str) -> AbstractAsyncContextManager[None]:
+        """Hold one conversation: its messages are answered and sent one at a time, in order.
+
+        The conversation's one lock (across workers when Redis is configured). A channel that sends its
+        answers itself holds it from reading a message to the last send; :meth:`handle` inside takes it
+        again without waiting when called from the same task (a task started inside waits its turn, so
+        call ``handle`` directly there, not through ``asyncio.wait_for`` or a new task).
+        """
+        return self.states.lock(user_key(channel, user_id))
 
     @property
     def texts(self) -> Texts:

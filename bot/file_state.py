@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
 
-from bot.state import DEFAULT_TTL_S, KeyedLocks, UserState
+from bot.state import DEFAULT_TTL_S, KeyedLocks, UserState, once_per_task
 
 __all__ = ["FileStateStore"]
 
@@ -47,8 +47,8 @@ class FileStateStore:
             out.write(state.to_json())
         Path(temp).replace(self._path(key))  # noqa: ASYNC240 - one small file, for the one-shot CLI
 
-    def lock(self, key: str) -> Any:  # noqa: D102
-        return self._locks.hold(key)
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:  # noqa: D102
+        return once_per_task(key, lambda: self._locks.hold(key))
 
     async def ping(self) -> bool:  # noqa: D102
         return True

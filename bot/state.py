@@ -1,9 +1,11 @@
 """Per-user dialogue state, in memory (default) or Redis (``DALIL_REDIS_URL``), with a TTL.
 
 Users are keyed by a hash of channel and user id, so phone numbers (WhatsApp ids) never appear in
-keys or logs. ``lock(user)`` serialises concurrent messages of one user: in-process with an
-``asyncio.Lock`` per key (:class:`KeyedLocks`, which the channels use too), across processes with a Redis
-lock.
+keys or logs. ``lock(user)`` is the one lock of a conversation: it serialises the messages of one
+user, in-process with an ``asyncio.Lock`` per key (:class:`KeyedLocks`) and across processes with a
+Redis lock. A channel holds it (``App.conversation``) from reading a message to sending its answer; the
+engine takes it too, and inside a block that holds it already the lock is simply held (re-entrant per
+task), so channels without ordering needs (REST, console) get it from the engine alone.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -36,6 +39,7 @@ __all__ = [
     "ReportDraft",
     "StateStore",
     "UserState",
+    "once_per_task",
     "user_key",
 ]
 
@@ -218,6 +222,31 @@ class KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+_HELD: ContextVar[frozenset[tuple[asyncio.Task[Any] | None, str]]] = ContextVar(
+    "dalil_conversations_held", default=frozenset()
+)
+"""The conversations held, each with the task holding it (a task started inside inherits the context,
+not the lock: it waits like anyone else)."""
+
+
+@asynccontextmanager
+async def once_per_task(
+    key: str, acquire: Callable[[], AbstractAsyncContextManager[None]]
+) -> AsyncIterator[None]:
+    """Hold ``acquire()`` for ``key`` unless this task holds it already (then just run the block)."""
+    held = _HELD.get()
+    mine = (asyncio.current_task(), key)
+    if mine in held:
+        yield
+        return
+    async with acquire():
+        token = _HELD.set(held | {mine})
+        try:
+            yield
+        finally:
+            _HELD.reset(token)
+
+
 class StateStore(Protocol):
     """Where dialogue state lives."""
 
@@ -229,8 +258,8 @@ class StateStore(Protocol):
         """Store ``state`` and restart its TTL."""
         ...
 
-    def lock(self, key: str) -> Any:
-        """An async context manager held while one message of ``key`` is handled."""
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        """The conversation's one lock, re-entrant within a task (see the module docstring)."""
         ...
 
     async def ping(self) -> bool:
@@ -278,8 +307,8 @@ class MemoryStateStore:
                 break
             data.popitem(last=False)
 
-    def lock(self, key: str) -> Any:  # noqa: D102
-        return self._locks.hold(key)
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:  # noqa: D102
+        return once_per_task(key, lambda: self._locks.hold(key))
 
     async def ping(self) -> bool:  # noqa: D102
         return True
@@ -352,8 +381,12 @@ class RedisStateStore:
             return
         self._up()
 
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:  # noqa: D102
+        return once_per_task(key, lambda: self._lock(key))
+
     @asynccontextmanager
-    async def lock(self, key: str) -> AsyncIterator[None]:  # noqa: D102
+    async def _lock(self, key: str) -> AsyncIterator[None]:
+        """This worker's lock, then Redis's (so other workers wait too); Redis down: this worker's."""
         async with self._local.hold(key):
             acquired = False
             lock = self.client.lock(f"{self.prefix}:lock:{key}", timeout=30, blocking_timeout=10)

@@ -35,7 +35,7 @@ from starlette.background import BackgroundTask
 from bot.app import App
 from bot.records import Sender
 from bot.settings import Settings
-from bot.state import KeyedLocks, user_key
+from bot.state import user_key
 from bot.types import Incoming, PlaceCard, Reply, TextReply
 from connectors.memory import ChannelMemory
 from connectors.outbox import Attempt, RateLimiter, deliver_once
@@ -111,7 +111,6 @@ class WhatsAppChannel:
         self.api = GraphClient(app.settings, self._count, timeout_s)
         self.api.retry_policy(retries, backoff_s, pair_backoff_s, max_backoff_s)
         self._memory: ChannelMemory | None = None
-        self._locks = KeyedLocks()
         self._tasks: set[asyncio.Task[None]] = set()
         self._unanswered: dict[asyncio.Task[None], Inbound] = {}
         self._sweeper: asyncio.Task[None] | None = None
@@ -316,7 +315,7 @@ class WhatsAppChannel:
             await self._finish(message.wamid, "duplicate")
             return
         key = self._key(message.sender)
-        async with self._locks.hold(key):
+        async with self.app.conversation(CHANNEL, message.sender.id):
             if message.sent_at is not None:
                 await self._note_inbound(key, message.sent_at)
             if message.kind in ("system", "reaction_removed"):
@@ -403,7 +402,7 @@ class WhatsAppChannel:
         if kind != "free":
             return  # a template that failed is not followed by another one
         key = self._key(status.recipient)
-        async with self._locks.hold(key):
+        async with self.app.conversation(CHANNEL, status.recipient.id):
             await self._outside_window(status.recipient, key, "", status.wamid, WINDOW_CLOSED)
 
     # --- outbound -------------------------------------------------------------------------------------

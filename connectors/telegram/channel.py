@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -93,7 +94,7 @@ class TelegramChannel:
         self._fetcher: asyncio.Task[None] | None = None
         self._replayed: set[int] = set()
         self._renderer: Renderer | None = None
-        self._processor = inbound.OnePerChat()
+        self._processor = inbound.OnePerConversation(self._conversation)
         self.accepting = True
 
     @staticmethod
@@ -101,13 +102,16 @@ class TelegramChannel:
         """``dalil telegram [set-webhook URL | delete-webhook]`` (see the module's :func:`command`)."""
         return command(settings, args)
 
+    def _conversation(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
+        return self.app.conversation(CHANNEL, conversation_id)
+
     # --- wiring ---------------------------------------------------------------------------------------
 
     def _build(self, polling: bool) -> Application[Any, Any, Any, Any, Any, Any]:
         bot_token = token(self.app.settings)
         guard_logs(bot_token)
         base_url, base_file_url = api_roots(self.app.settings)
-        self._processor = inbound.OnePerChat()
+        self._processor = inbound.OnePerConversation(self._conversation)
         builder = (
             ApplicationBuilder()
             .token(bot_token)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import Any
 
@@ -15,12 +16,11 @@ from telegram.constants import ChatType
 from telegram.ext import BaseUpdateProcessor
 from telegram.ext.filters import MessageFilter
 
-from bot.state import KeyedLocks
 from bot.types import Command, Incoming
 
 __all__ = [
     "ForUs",
-    "OnePerChat",
+    "OnePerConversation",
     "addressed",
     "clean",
     "conversation_id",
@@ -32,28 +32,33 @@ _DEEP_LINK = re.compile(r"^(place|hours|service)_([A-Za-z0-9][A-Za-z0-9_-]*)$")
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
 
 
-class OnePerChat(BaseUpdateProcessor):
-    """Updates of different chats run concurrently; those of one chat in the order they came.
+class OnePerConversation(BaseUpdateProcessor):
+    """Updates of different conversations run concurrently; those of one conversation in the order they came.
 
-    Once :attr:`stopping` is set, updates still waiting for their chat's turn are skipped (their ids
-    collected in :attr:`skipped`): they stay in the inbox for the next start, so stopping never waits
-    for a backlog.
+    Each update runs holding its conversation's one lock (``App.conversation``), from reading it to the
+    last reply sent, so even across workers a person's answers arrive in the order they asked. Once
+    :attr:`stopping` is set, updates still waiting for their turn are skipped (their ids collected in
+    :attr:`skipped`): they stay in the inbox for the next start, so stopping never waits for a backlog.
     """
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    def __init__(
+        self, hold: Callable[[str], AbstractAsyncContextManager[None]], max_concurrent_updates: int = 64
+    ) -> None:
+        """``hold(conversation_id)`` holds that conversation's lock."""
         super().__init__(max_concurrent_updates)
-        self._locks = KeyedLocks()
+        self._hold = hold
         self.stopping = False
         self.skipped: list[int] = []
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run ``coroutine`` when the update's chat is free (skip it once stopping)."""
+        """Run ``coroutine`` when the update's conversation is free (skip it once stopping)."""
         chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
+        if chat is None or not isinstance(update, Update):
             await coroutine
             return
-        async with self._locks.hold(str(chat.id)):
-            if self.stopping and isinstance(update, Update):
+        user = update.effective_user
+        async with self._hold(conversation_id(chat, user) if user is not None else str(chat.id)):
+            if self.stopping:
                 close = getattr(coroutine, "close", None)
                 if close is not None:
                     close()
