@@ -38,13 +38,24 @@ log = logging.getLogger(__name__)
 _ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: references are read aloud on the phone
 
 metadata = MetaData()
-reports = Table(
+
+
+def _queue(name: str, *columns: Column[Any], user_index: bool = False) -> Table:
+    """A review queue: an id, who sent it (a pseudonymous key and the channel), what, and when."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("user_key", String(32), nullable=False, index=user_index),
+        Column("channel", String(16), nullable=False),
+        *columns,
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+reports = _queue(
     "dalil_reports",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
     Column("ref", String(16), unique=True, nullable=False),
-    Column("user_key", String(32), nullable=False, index=True),
-    Column("channel", String(16), nullable=False),
     Column("what", Text, nullable=False),
     Column("where_text", Text),
     Column("lat", Float),
@@ -52,32 +63,23 @@ reports = Table(
     Column("attachment", Text),
     Column("lang", String(2)),
     Column("status", String(16), nullable=False, default="new"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    user_index=True,
 )
-feedback = Table(
+feedback = _queue(
     "dalil_feedback",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("user_key", String(32), nullable=False),
-    Column("channel", String(16), nullable=False),
     Column("place_id", String(120), index=True),
     Column("field", String(40)),
     Column("text", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolution", Text),
 )
-handoffs = Table(
+handoffs = _queue(
     "dalil_handoffs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
     Column("ref", String(16), unique=True, nullable=False),
-    Column("user_key", String(32), nullable=False, index=True),
-    Column("channel", String(16), nullable=False),
     Column("user_id", Text, nullable=False),
     Column("text", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
     Column("released_at", DateTime(timezone=True)),
+    user_index=True,
 )
 handoff_messages = Table(
     "dalil_handoff_messages",
@@ -87,29 +89,20 @@ handoff_messages = Table(
     Column("text", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-unanswered = Table(
+unanswered = _queue(
     "dalil_unanswered",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("user_key", String(32), nullable=False),
-    Column("channel", String(16), nullable=False),
     Column("text", Text, nullable=False),
     Column("intent", String(40)),
     Column("confidence", Float),
     Column("lang", String(2)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
 )
-undelivered = Table(
+undelivered = _queue(
     "dalil_undelivered",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("user_key", String(32), nullable=False, index=True),
-    Column("channel", String(16), nullable=False),
     Column("user_id", Text, nullable=False),
     Column("reason", String(40), nullable=False),
     Column("error_code", Integer),
     Column("text", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    user_index=True,
 )
 asked = Table(
     "dalil_place_asks",
@@ -147,6 +140,14 @@ class Records:
         self._flusher: threading.Thread | None = None
         metadata.create_all(engine)
 
+    def _add(self, queue: Table, sender: Sender, **values: Any) -> int:
+        """Insert one row into a review queue, stamped with who sent it and when; returns its id."""
+        row = {"user_key": sender.user_key, "channel": sender.channel, "created_at": datetime.now(UTC)}
+        with self.engine.begin() as conn:
+            key = conn.execute(insert(queue).values(**row, **values)).inserted_primary_key
+        assert key is not None  # noqa: S101 - an INSERT always has one
+        return int(key[0])
+
     def add_report(
         self,
         sender: Sender,
@@ -160,55 +161,18 @@ class Records:
     ) -> str:
         """Store a problem report under ``ref`` (a new one when None); returns the reference."""
         ref = ref or new_reference("R")
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(reports).values(
-                    ref=ref,
-                    user_key=sender.user_key,
-                    channel=sender.channel,
-                    what=what,
-                    where_text=where_text,
-                    lat=lat,
-                    lon=lon,
-                    attachment=attachment,
-                    lang=lang,
-                    status="new",
-                    created_at=datetime.now(UTC),
-                )
-            )
+        values = {"what": what, "where_text": where_text, "lat": lat, "lon": lon, "attachment": attachment}
+        self._add(reports, sender, ref=ref, lang=lang, status="new", **values)
         return ref
 
     def add_feedback(self, sender: Sender, place_id: str | None, field: str | None, text: str) -> int:
         """Store a "this is wrong" note; returns its id."""
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                insert(feedback).values(
-                    user_key=sender.user_key,
-                    channel=sender.channel,
-                    place_id=place_id,
-                    field=field,
-                    text=text,
-                    created_at=datetime.now(UTC),
-                )
-            )
-            key = result.inserted_primary_key
-            assert key is not None  # noqa: S101 - an INSERT always has one
-            return int(key[0])
+        return self._add(feedback, sender, place_id=place_id, field=field, text=text)
 
     def add_handoff(self, sender: Sender, user_id: str, text: str, ref: str | None = None) -> str:
         """Record a request to talk to a person under ``ref`` (a new one when None); returns the reference."""
         ref = ref or new_reference("H")
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(handoffs).values(
-                    ref=ref,
-                    user_key=sender.user_key,
-                    channel=sender.channel,
-                    user_id=user_id,
-                    text=text,
-                    created_at=datetime.now(UTC),
-                )
-            )
+        self._add(handoffs, sender, ref=ref, user_id=user_id, text=text)
         return ref
 
     def release_handoff(self, ref: str) -> dict[str, Any] | None:
@@ -237,35 +201,14 @@ class Records:
 
     def add_unanswered(self, sender: Sender, text: str, intent: str, confidence: float, lang: str) -> None:
         """Log a question Dalil could not answer, for editors."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(unanswered).values(
-                    user_key=sender.user_key,
-                    channel=sender.channel,
-                    text=text[:2000],
-                    intent=intent,
-                    confidence=confidence,
-                    lang=lang,
-                    created_at=datetime.now(UTC),
-                )
-            )
+        self._add(unanswered, sender, text=text[:2000], intent=intent, confidence=confidence, lang=lang)
 
     def add_undelivered(
         self, sender: Sender, user_id: str, reason: str, error_code: int | None, text: str
     ) -> None:
         """Keep an answer the channel refused or could not deliver, for the team to follow up."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(undelivered).values(
-                    user_key=sender.user_key,
-                    channel=sender.channel,
-                    user_id=user_id,
-                    reason=reason[:40],
-                    error_code=error_code,
-                    text=text[:4000],
-                    created_at=datetime.now(UTC),
-                )
-            )
+        values = {"user_id": user_id, "reason": reason[:40], "error_code": error_code, "text": text[:4000]}
+        self._add(undelivered, sender, **values)
 
     def buffer_asks(self, flush_every_s: float) -> None:
         """Count questions in memory and write them every ``flush_every_s`` seconds, off the caller's thread.
