@@ -381,3 +381,13 @@ def test_synced_places_are_found_by_name_kind_and_distance(
     assert [h.place.id for h in near[1:]] == ["osm-node-990000002", "osm-node-990000003"]
     counts = store.counts["per_source"]
     assert counts == {"curated": 4, "osm": 9, "osm+overture": 1, "overture": 1}
+
+
+def test_every_kind_fetched_without_a_name_is_a_bundled_category_people_can_ask_for() -> None:
+    """Pharmacies, ATMs, fuel, mosques and toilets come even unnamed: each must map to a category."""
+    bundled = load_knowledge(REPO / "data").kb.categories
+    mapped = [dict(tag_set) for category in bundled for tag_set in category.osm]
+    for kind in overpass.UNNAMED_KINDS:
+        assert dict(kind) in mapped, f"{kind} is fetched unnamed but no category in data/ maps it"
+    query = overpass.build_query(bundled, JEDDAH_BBOX)
+    assert 'nwr["amenity"="toilets"];' in query  # unnamed toilets too: no ["name"] filter
