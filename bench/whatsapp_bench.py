@@ -32,16 +32,7 @@ import httpx
 
 from bench.http_bench import dalil_server
 from bench.turn_bench import QUESTIONS, _percentile
-from tests.connectors.fake_whatsapp import (
-    APP_SECRET,
-    PHONE_NUMBER_ID,
-    TOKEN,
-    VERIFY_TOKEN,
-    FakeGraph,
-    Webhooks,
-    serve,
-    signed,
-)
+from tests.connectors.fake_whatsapp import FakeGraph, Webhooks, serve, signed, whatsapp_env
 
 REPO = Path(__file__).parents[1]
 HOOK = "/webhooks/whatsapp"
@@ -57,15 +48,8 @@ def _dalil(graph_url: str, rate: float, tmp: str) -> Iterator[str]:
         .replace("send_rate_per_s: 80", f"send_rate_per_s: {rate}"),
         encoding="utf-8",
     )
-    whatsapp = {
-        "WHATSAPP_TOKEN": TOKEN,
-        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
-        "WHATSAPP_APP_SECRET": APP_SECRET,
-        "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
-        "WHATSAPP_API_BASE_URL": graph_url,
-    }
     serve = ["-m", "bot.cli", "--config", str(config), "serve"]
-    with dalil_server(tmp, serve, 1, config, whatsapp, "ERROR", ready_timeout_s=180) as port:
+    with dalil_server(tmp, serve, 1, config, whatsapp_env(graph_url), "ERROR", ready_timeout_s=180) as port:
         yield f"http://127.0.0.1:{port}"
 
 

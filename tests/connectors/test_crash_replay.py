@@ -24,16 +24,7 @@ import pytest
 
 from bot.app import App
 from tests.connectors.conftest import REPO
-from tests.connectors.fake_whatsapp import (
-    APP_SECRET,
-    PHONE_NUMBER_ID,
-    TOKEN,
-    VERIFY_TOKEN,
-    FakeGraph,
-    Webhooks,
-    serve,
-    signed,
-)
+from tests.connectors.fake_whatsapp import FakeGraph, Webhooks, serve, signed, whatsapp_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -98,11 +89,7 @@ async def test_kill_9_mid_burst_then_restart_answers_every_acknowledged_message_
             "DALIL_DATA_DIR": str(REPO / "data"),
             "DALIL_INBOX_LEASE_S": "1",
             "DALIL_LOG_LEVEL": "WARNING",
-            "WHATSAPP_TOKEN": TOKEN,
-            "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
-            "WHATSAPP_APP_SECRET": APP_SECRET,
-            "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
-            "WHATSAPP_API_BASE_URL": api_url,
+            **whatsapp_env(api_url),
         }
         env.pop("DALIL_REDIS_URL", None)
         port = _free_port()

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the WhatsApp harness fixtures are imported from its test module
 """Never lose a message, never send one twice: fault injection against the fake Graph and Bot APIs.
 
 What a person would notice: an answer that arrives twice after a slow network (a read timeout after the
@@ -21,10 +20,9 @@ from bot.app import App
 from bot.inbox import metadata as inbox_tables
 from bot.state import user_key
 from connectors.telegram import TelegramChannel
-from tests.connectors.conftest import Polling, app_for
+from tests.connectors.conftest import HOOK, Harness, Polling, app_for
 from tests.connectors.fake_telegram import FakeTelegram, Updates
 from tests.connectors.fake_whatsapp import encode, sign
-from tests.connectors.test_whatsapp import HOOK, Harness, graph, wa  # noqa: F401 - fixtures used here
 
 
 def _chat() -> int:

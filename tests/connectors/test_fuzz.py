@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the WhatsApp harness fixtures are imported from its test module
 """Fuzzing the channel webhooks: thousands of bad bodies, not one 5xx.
 
 Each endpoint gets at least 2,000 generated requests: raw bytes, arbitrary JSON, bodies shaped like the
@@ -21,10 +20,9 @@ from hypothesis import strategies as st
 from bot.app import App
 from bot.http import create_http_app
 from connectors.whatsapp import signature
-from tests.connectors.conftest import SECRET, app_for
+from tests.connectors.conftest import HOOK, SECRET, Harness, app_for
 from tests.connectors.fake_telegram import FakeTelegram
 from tests.connectors.fake_whatsapp import APP_SECRET
-from tests.connectors.test_whatsapp import HOOK, Harness, graph, wa  # noqa: F401 - fixtures used here
 
 pytestmark = pytest.mark.slow
 
