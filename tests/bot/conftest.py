@@ -24,7 +24,7 @@ from bot.engine import Engine
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.state import MemoryStateStore, RedisStateStore, StateStore
-from bot.types import Incoming, Reply
+from bot.types import GeoPoint, Incoming, Reply
 from bot.wiring import KnowledgeService
 from knowledge.hours import RIYADH
 from knowledge.store import Store
@@ -32,6 +32,7 @@ from tests.conftest import POSTGRES_URL, REDIS_URL, postgres_schema
 
 REPO = Path(__file__).parents[2]
 NOW = "2026-11-24T20:00:00"  # a Tuesday evening in Jeddah
+CORAL_MALL = GeoPoint(21.5433, 39.1728)  # Al-Andalus, near Coral Mall and Dr. Soliman Fakeeh Hospital
 HOURS_PLACE = "hours-test-cafe"
 HOURS_PLACES = f"""
 places:
@@ -148,8 +149,11 @@ def hours_store(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> St
     return knowledge.store()
 
 
+ChatAt = Callable[..., Chat]
+
+
 @pytest.fixture
-def chat_at(app: App, request: pytest.FixtureRequest) -> Callable[..., Chat]:
+def chat_at(app: App, request: pytest.FixtureRequest) -> ChatAt:
     """``chat_at("2027-02-10T21:00", hours=True)``: a new person, the clock pinned at that Riyadh time."""
 
     def make(now: str, hours: bool = False) -> Chat:
