@@ -19,21 +19,16 @@ from knowledge.opendata.snapshot import Snapshot, SnapshotError, read_snapshot, 
 from knowledge.schema import JEDDAH_BBOX, Place
 from knowledge.search import distance_m
 from knowledge.store import Store
+from tests.knowledge.conftest import CATEGORIES as BASE_CATEGORIES
 from tests.knowledge.conftest import write_data
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parents[2]
 
-CATEGORIES = """\
-categories:
-  - id: mall
-    name: {ar: مجمع تجاري, en: Shopping mall}
-    synonyms: {ar: [مول], en: [mall]}
-    osm: [{shop: mall}]
-  - id: landmark
-    name: {ar: معلم, en: Landmark}
-  - id: pharmacy
-    name: {ar: صيدلية, en: Pharmacy}
+# The fixture's categories (pharmacy last) with pharmacy mapped to OSM, and more kinds that OSM tags name.
+CATEGORIES = (
+    BASE_CATEGORIES
+    + """\
     synonyms: {ar: [صيدليه, اجزخانة], en: [chemist]}
     osm: [{amenity: pharmacy}]
   - id: fuel
@@ -61,6 +56,7 @@ categories:
     name: {ar: تراث, en: Heritage}
     osm: [{heritage: "*"}]
 """
+)
 
 OVERTURE_MAP = """\
 categories:

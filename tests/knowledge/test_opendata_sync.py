@@ -61,6 +61,18 @@ def dalil(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str
     return code, out, err
 
 
+def per_source(capsys: pytest.CaptureFixture[str]) -> dict[str, int]:
+    """``dalil kb stats --json``: how many places the index serves from each source."""
+    served: dict[str, int] = json.loads(dalil(capsys, "kb", "stats", "--json")[1])["per_source"]
+    return served
+
+
+def sync_osm_and_build(capsys: pytest.CaptureFixture[str]) -> None:
+    """``dalil kb sync osm`` from the fake Overpass, then ``dalil kb build``: both must succeed."""
+    assert dalil(capsys, "kb", "sync", "osm")[0] == 0
+    assert dalil(capsys, "kb", "build")[0] == 0
+
+
 def test_sync_osm_sends_one_polite_query_and_keeps_the_answer_as_a_snapshot(
     env: Path, overpass: fake_overpass.FakeOverpass, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -120,36 +132,31 @@ def test_sync_from_files_then_build_serves_both_layers_and_counts_them(
     assert code == 0, err
     assert "open data: 11 places (osm 9, osm+overture 1, overture 1); 1 OSM+Overture pairs merged" in out
     assert "linked to curated places" in out
-    code, out, _err = dalil(capsys, "kb", "stats", "--json")
-    per_source = json.loads(out)["per_source"]
-    assert (per_source["osm"], per_source["osm+overture"], per_source["overture"]) == (9, 1, 1)
+    served = per_source(capsys)
+    assert (served["osm"], served["osm+overture"], served["overture"]) == (9, 1, 1)
     # The synced places are found by name like curated ones.
     code, out, _err = dalil(capsys, "kb", "search", "Khayal Fictional Seafood", "--json")
     assert json.loads(out)[0]["id"] == "ovt-0fict0000000000000000000000000003"
     # A curated rebuild never drops the synced layer.
     assert dalil(capsys, "kb", "build")[0] == 0
-    code, out, _err = dalil(capsys, "kb", "stats", "--json")
-    assert json.loads(out)["per_source"]["osm"] == 9
+    assert per_source(capsys)["osm"] == 9
 
 
 def test_a_broken_snapshot_refuses_the_build_and_the_old_index_keeps_serving(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert dalil(capsys, "kb", "sync", "osm")[0] == 0
-    assert dalil(capsys, "kb", "build")[0] == 0
+    sync_osm_and_build(capsys)
     (env / "osm.json").write_text('{"layer": "osm", "data": {"elem', encoding="utf-8")
     code, _out, err = dalil(capsys, "kb", "build")
     assert code == 1
     assert "sync that layer again" in err
-    code, out, _err = dalil(capsys, "kb", "stats", "--json")
-    assert json.loads(out)["per_source"]["osm"] == 10
+    assert per_source(capsys)["osm"] == 10
 
 
 def test_nearest_pharmacy_from_fake_overpass_through_to_the_answer(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert dalil(capsys, "kb", "sync", "osm")[0] == 0
-    assert dalil(capsys, "kb", "build")[0] == 0
+    sync_osm_and_build(capsys)
     here = (21.5427, 39.1700)  # about 300 m north of the fictional pharmacy
     code, out, err = dalil(
         capsys, "ask", "اقرب صيدلية", "--lat", str(here[0]), "--lon", str(here[1]), "--json"
@@ -202,8 +209,7 @@ def test_nearest_pharmacy_from_fake_overpass_through_to_the_answer(
 def test_listed_hours_that_do_not_parse_are_shown_as_listed_never_as_open_now(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert dalil(capsys, "kb", "sync", "osm")[0] == 0
-    assert dalil(capsys, "kb", "build")[0] == 0
+    sync_osm_and_build(capsys)
     store = KnowledgeService(Settings.load(REPO / "config.yml")).store(build_if_missing=False)
     cafe = store.get("osm-node-990000007")
     assert cafe is not None
