@@ -27,8 +27,7 @@ async def test_municipal_service_in_english(chat: Chat) -> None:
 
 async def test_how_to_file_a_940_report_explains_the_service(chat: Chat) -> None:
     replies = await chat.say("كيف اقدم بلاغ 940")
-    text = said(replies)
-    assert "940" in text
+    assert "940" in said(replies)
     assert "request_location" not in kinds(replies)  # not mistaken for a report to take
 
 

@@ -116,8 +116,7 @@ def test_language_detection(parser: EmbeddedParser, text: str, lang: str | None)
     ],
 )
 def test_bad_input_gives_a_valid_parse(parser: EmbeddedParser, text: str) -> None:
-    result = parser.parse(text)
-    _valid(result, text)
+    _valid(parser.parse(text), text)
 
 
 @settings(max_examples=200, deadline=None)
