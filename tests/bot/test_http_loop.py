@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -94,52 +94,51 @@ class _SlowServer(_SlowParser):
         return self.inner.parse(text)
 
 
-async def test_health_is_answered_while_a_conversation_waits_for_a_slow_nlu_server(app: App) -> None:
-    app.swap(app.store, _SlowServer(app.parser))
+async def _meanwhile(
+    app: App, slow: str, other: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
+) -> tuple[httpx.Response, httpx.Response, float]:
+    """Send ``slow`` (REST), then ``other`` 0.1 s later: both answers, and how long ``other`` took."""
     transport = httpx.ASGITransport(app=create_http_app(app, channels=("rest",)))
     async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
         started = time.perf_counter()
         turn = asyncio.create_task(
-            client.post(
-                "/webhooks/rest/webhook", json={"sender": "slow-1", "message": "وين نافورة الملك فهد"}
-            )
+            client.post("/webhooks/rest/webhook", json={"sender": "slow-1", "message": slow})
         )
-        await asyncio.sleep(0.1)  # the turn is now waiting for the parse
-        health = await client.get("/healthz")
+        await asyncio.sleep(0.1)  # the slow turn is now under way
+        meanwhile = await other(client)
         waited_s = time.perf_counter() - started
-        answered = await turn
+        return await turn, meanwhile, waited_s
+
+
+async def test_health_is_answered_while_a_conversation_waits_for_a_slow_nlu_server(app: App) -> None:
+    app.swap(app.store, _SlowServer(app.parser))
+    answered, health, waited_s = await _meanwhile(
+        app, "وين نافورة الملك فهد", lambda client: client.get("/healthz")
+    )
     assert health.status_code == 200
     assert waited_s < SLOW_S / 2, f"/healthz waited {waited_s:.2f} s behind a slow turn"
     assert answered.status_code == 200
     assert any("نافورة" in (m.get("text") or "") for m in answered.json())
 
 
-async def test_another_conversation_is_answered_while_the_database_is_slow_to_store_a_report(
+async def test_another_conversation_is_answered_while_the_database_is_slow_to_store_a_handoff(
     app: App,
 ) -> None:
-    """A report, a hand-off or an unanswered question is written off the event loop."""
+    """A hand-off, a report, feedback or an unanswered question is written off the event loop."""
     engine = app.records.engine
 
     def slow_insert(conn: object, cursor: object, statement: str, *args: object) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO DALIL_"):
             time.sleep(SLOW_S)  # a database under load: every write takes a second
 
+    def ask(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
+        message = {"sender": "slow-db-2", "message": "وين نافورة الملك فهد"}
+        return client.post("/webhooks/rest/webhook", json=message)
+
     event.listen(engine, "before_cursor_execute", slow_insert)
-    transport = httpx.ASGITransport(app=create_http_app(app, channels=("rest",)))
+    started = time.perf_counter()
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://dalil.test") as client:
-            started = time.perf_counter()
-            handoff = asyncio.create_task(
-                client.post(
-                    "/webhooks/rest/webhook", json={"sender": "slow-db-1", "message": "ابي اكلم موظف"}
-                )
-            )
-            await asyncio.sleep(0.1)  # that turn is now waiting for the database
-            other = await client.post(
-                "/webhooks/rest/webhook", json={"sender": "slow-db-2", "message": "وين نافورة الملك فهد"}
-            )
-            waited_s = time.perf_counter() - started
-            stored = await handoff
+        stored, other, waited_s = await _meanwhile(app, "ابي اكلم موظف", ask)
     finally:
         event.remove(engine, "before_cursor_execute", slow_insert)
     assert waited_s < SLOW_S / 2 + 0.1, f"another conversation waited {waited_s:.2f} s behind a slow write"
