@@ -256,7 +256,10 @@ class Engine:
         if detected == "ar" and latin:
             state.arabizi = True  # Arabic in Latin letters: answered in Arabic from now on
         elif detected == "en" and state.arabizi:
-            detected = "ar"
+            if lexicon.english.among(parse.text):
+                state.arabizi = False  # "what's the phone of …": plain English now, answered in English
+            else:
+                detected = "ar"  # "red sea mall?" from an Arabizi writer: still Arabic
         lang = (
             detected
             or state.lang
