@@ -1,22 +1,27 @@
 """Replies as plain terminal text: how ``dalil chat``, ``dalil ask`` and ``dalil kb preview`` show them.
 
 Buttons and list choices become numbered options; the payload of each number is returned alongside, so
-the console can turn a typed number back into a tap.
+the console can turn a typed number back into a tap. Bidi marks are removed: a terminal lays text out
+its own way (most show it left to right, cell by cell), and an isolate there is at best nothing and at
+worst a stray glyph.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.texts import strip_bidi
 from bot.types import (
     Choices,
     HandoffNotice,
+    InfoCard,
     LocationPin,
     PlaceCard,
     QuickButtons,
     Reply,
     RequestLocation,
     TextReply,
+    map_text,
 )
 
 __all__ = ["Style", "render"]
@@ -52,10 +57,10 @@ def render(replies: list[Reply], colour: bool = False) -> tuple[str, list[str]]:
     screen = _Screen(Style(colour))
     style = screen.style
     lines: list[str] = []
-    for reply in replies:
+    for reply in (map_text(r, strip_bidi) for r in replies):
         if isinstance(reply, TextReply | HandoffNotice):
             lines.append(reply.text)
-        elif isinstance(reply, PlaceCard):
+        elif isinstance(reply, PlaceCard | InfoCard):
             lines.append(style("1", reply.title))
             lines += [f"  {line}" for line in reply.lines]
             for button in reply.buttons:

@@ -1,8 +1,11 @@
 """Response texts from ``data/responses/{ar,en}.yml``, filled and made safe for right-to-left display.
 
-In Arabic text, Latin names, numbers, phone numbers and URLs are wrapped in Unicode first-strong
-isolates (U+2068 … U+2069) so a "+966 12 …" or "Red Sea Mall" never reorders the sentence around it.
-Arabic-Indic digits are used only for people who write them.
+In Arabic text, Latin names, numbers and phone numbers filled into a sentence are wrapped in Unicode
+first-strong isolates (U+2068 … U+2069) so a "+966 12 …" or "Red Sea Mall" never reorders the sentence
+around it; URLs never are. The isolates are an in-band mark that each channel's renderer keeps or removes
+(:func:`strip_bidi`): chat apps that lay text out with the Unicode bidi algorithm keep them, the terminal
+and the REST JSON drop them (docs/architecture.md, "Markup and right-to-left text"). Arabic-Indic
+digits are used only for people who write them.
 """
 
 from __future__ import annotations
@@ -15,10 +18,23 @@ from typing import Any
 import regex
 from ruamel.yaml import YAML
 
-__all__ = ["FSI", "LANGS", "PDI", "Texts", "eastern_digits", "isolate", "split_message"]
+__all__ = [
+    "BIDI_CONTROLS",
+    "FSI",
+    "LANGS",
+    "PDI",
+    "Texts",
+    "eastern_digits",
+    "isolate",
+    "split_message",
+    "strip_bidi",
+]
 
 FSI = "\u2068"
 PDI = "\u2069"
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+"""Every Unicode ``Bidi_Control`` character: ALM, LRM, RLM, the embeddings and overrides, the isolates."""
+_NO_BIDI = str.maketrans(dict.fromkeys(BIDI_CONTROLS))
 _EASTERN = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 _NEEDS_ISOLATION = re.compile(r"[A-Za-z0-9+@/]")
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://|www\.", re.IGNORECASE)
@@ -35,6 +51,14 @@ def isolate(value: str) -> str:
     if not value or not _NEEDS_ISOLATION.search(value) or value.startswith(FSI) or _URL.search(value):
         return value
     return f"{FSI}{value}{PDI}"
+
+
+def strip_bidi(text: str) -> str:
+    """``text`` without bidi control characters, for channels that do not want them (console, REST).
+
+    The isolates wrap a value without adding spaces, so removing them leaves the sentence as written.
+    """
+    return text.translate(_NO_BIDI)
 
 
 def eastern_digits(text: str) -> str:

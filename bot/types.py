@@ -7,7 +7,8 @@ REST channel.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -20,12 +21,14 @@ __all__ = [
     "GeoPoint",
     "HandoffNotice",
     "Incoming",
+    "InfoCard",
     "LocationPin",
     "PlaceCard",
     "QuickButtons",
     "Reply",
     "RequestLocation",
     "TextReply",
+    "map_text",
     "reply_to_dict",
 ]
 
@@ -112,7 +115,30 @@ class PlaceCard:
     @property
     def text(self) -> str:
         """The card as plain text (channels without rich cards)."""
-        return "\n".join((self.title, *self.lines))
+        return _card_text(self.title, self.lines)
+
+
+@dataclass(frozen=True)
+class InfoCard:
+    """A titled answer about something that is not a place (a municipal service): heading, lines, links.
+
+    The title is structure, not markup: each channel shows it in its own way (Telegram ``<b>``, WhatsApp
+    ``*…*``, a bold terminal line), so no response text or data file ever spells out formatting.
+    """
+
+    title: str
+    lines: tuple[str, ...]
+    buttons: tuple[Button, ...] = ()
+    kind: Literal["info_card"] = "info_card"
+
+    @property
+    def text(self) -> str:
+        """The card as plain text (channels without rich cards)."""
+        return _card_text(self.title, self.lines)
+
+
+def _card_text(title: str, lines: tuple[str, ...]) -> str:
+    return "\n".join((title, *lines))
 
 
 @dataclass(frozen=True)
@@ -172,12 +198,52 @@ class HandoffNotice:
     kind: Literal["handoff"] = "handoff"
 
 
-Reply = TextReply | PlaceCard | Choices | QuickButtons | LocationPin | RequestLocation | HandoffNotice
+Reply = (
+    TextReply | PlaceCard | InfoCard | Choices | QuickButtons | LocationPin | RequestLocation | HandoffNotice
+)
 
 
 def reply_to_dict(reply: Reply) -> dict[str, Any]:
     """A reply as plain JSON-ready data (``kind`` says which)."""
     data = asdict(reply)
-    if isinstance(reply, PlaceCard):
+    if isinstance(reply, PlaceCard | InfoCard):
         data["text"] = reply.text
     return {k: v for k, v in data.items() if v not in (None, (), [])}
+
+
+def map_text(reply: Reply, change: Callable[[str], str]) -> Reply:
+    """``reply`` with ``change`` applied to every text a person reads in it.
+
+    Payloads, URLs, phone numbers, ids and coordinates are left as they are: they are targets, not text.
+    """
+
+    def button(b: Button) -> Button:
+        return replace(b, title=change(b.title))
+
+    if isinstance(reply, PlaceCard):
+        return replace(
+            reply,
+            title=change(reply.title),
+            lines=tuple(map(change, reply.lines)),
+            buttons=tuple(map(button, reply.buttons)),
+            address=None if reply.address is None else change(reply.address),
+        )
+    if isinstance(reply, InfoCard):
+        lines = tuple(map(change, reply.lines))
+        return replace(
+            reply, title=change(reply.title), lines=lines, buttons=tuple(map(button, reply.buttons))
+        )
+    if isinstance(reply, Choices):
+        options = tuple(
+            replace(o, title=change(o.title), description=o.description and change(o.description))
+            for o in reply.options
+        )
+        return replace(reply, text=change(reply.text), options=options, button=change(reply.button))
+    if isinstance(reply, QuickButtons):
+        return replace(reply, text=change(reply.text), buttons=tuple(map(button, reply.buttons)))
+    if isinstance(reply, LocationPin):
+        address = None if reply.address is None else change(reply.address)
+        return replace(reply, name=change(reply.name), address=address)
+    if isinstance(reply, RequestLocation):
+        return replace(reply, text=change(reply.text), button=change(reply.button))
+    return replace(reply, text=change(reply.text))

@@ -4,8 +4,10 @@ So existing Rasa web chat widgets talk to Dalil unchanged.
 
 Request: ``{"sender": "id", "message": "text", "metadata": {"location": {"lat": .., "lon": ..}}}``.
 Response: ``[{"recipient_id": "id", "text": "...", "buttons": [{"title": "...", "payload": "..."}]}, …]``;
-what REST has no native form for (a place card, a pin, a location request) also rides in ``custom``.
-A widget sends a button's payload back as the message text, which is recognised here.
+what REST has no native form for (a place card or other titled card, a pin, a location request) also
+rides in ``custom``. A widget sends a button's payload back as the message text, which is recognised here.
+Texts carry no bidi marks: widgets lay text out with ``dir="auto"``, and a U+2068 in JSON surprises the
+people who read or store it (docs/architecture.md, "Markup and right-to-left text").
 """
 
 from __future__ import annotations
@@ -18,18 +20,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot import actions
 from bot.app import App
+from bot.texts import strip_bidi
 from bot.types import (
     Button,
     Choices,
     GeoPoint,
     HandoffNotice,
     Incoming,
+    InfoCard,
     LocationPin,
     PlaceCard,
     QuickButtons,
     Reply,
     RequestLocation,
     TextReply,
+    map_text,
 )
 
 __all__ = ["RestChannel", "RestMessage", "render_rest"]
@@ -80,7 +85,7 @@ def _button(button: Button) -> dict[str, str]:
 def render_rest(replies: list[Reply], recipient: str) -> list[dict[str, Any]]:
     """Replies as Rasa REST channel messages."""
     out: list[dict[str, Any]] = []
-    for reply in replies:
+    for reply in (map_text(r, strip_bidi) for r in replies):
         message: dict[str, Any] = {"recipient_id": recipient}
         if isinstance(reply, TextReply):
             message["text"] = reply.text
@@ -91,6 +96,11 @@ def render_rest(replies: list[Reply], recipient: str) -> list[dict[str, Any]]:
             if reply.location:
                 custom["location"] = {"lat": reply.location.lat, "lon": reply.location.lon}
             message["custom"] = custom
+        elif isinstance(reply, InfoCard):
+            message["text"] = reply.text
+            if reply.buttons:
+                message["buttons"] = [_button(b) for b in reply.buttons]
+            message["custom"] = {"type": "card", "title": reply.title}
         elif isinstance(reply, Choices):
             message["text"] = reply.text
             message["buttons"] = [

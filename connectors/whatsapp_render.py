@@ -5,6 +5,10 @@ buttons are reply buttons (or a single link button); a location request is a
 ``location_request_message``. Titles are trimmed to Meta's limits at grapheme boundaries, so no Arabic
 letter loses its marks and no emoji is cut in half. Button payloads too long for an id are kept
 server-side (in the channel's memory) under a short key.
+
+A card's title is made bold here (``*…*``), and every text is made :func:`literal` first, so a ``*`` or
+``_`` in a name or a description never formats. Bidi isolates are kept: WhatsApp lays text out with the
+Unicode bidi algorithm, and they keep a Latin name or number from reordering an Arabic sentence.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from bot.types import (
     Button,
     Choices,
     HandoffNotice,
+    InfoCard,
     LocationPin,
     PlaceCard,
     QuickButtons,
@@ -37,6 +42,7 @@ __all__ = [
     "MAX_ROW_TITLE",
     "Renderer",
     "envelope",
+    "literal",
     "plain",
     "plain_message",
     "trim",
@@ -56,6 +62,27 @@ KEY_PREFIX = "k:"
 KEEP_PAYLOADS_S = 30 * 24 * 3600
 _GRAPHEME = regex.compile(r"\X")
 _ISOLATES = re.compile("[\u2066\u2067\u2068]")  # LRI, RLI, FSI: each closed by a PDI
+_LINK = re.compile(r"((?:[a-z][a-z0-9+.-]*://|www\.)\S+|[^\s@]+@[^\s@]+\.\w+)", re.IGNORECASE)
+_MARKER = re.compile(r"[*_~`]")
+_ZWSP = "\u200b"
+
+
+def literal(text: str) -> str:
+    """``text`` as WhatsApp should show it, as written: no ``*``, ``_``, ``~`` or backtick in it formats.
+
+    WhatsApp has no escape character, and its markers pair only at the edges of words. So each marker
+    that could pair gets a zero-width space on both sides: whether a client reads that as a space or as a
+    letter, the marker no longer stands at a word's edge. A marker inside a word ("snake_case"), links and
+    e-mail addresses are left as they are, so they stay tappable and copyable.
+    """
+    parts = _LINK.split(text)
+    return "".join(part if index % 2 else _MARKER.sub(_unpaired, part) for index, part in enumerate(parts))
+
+
+def _unpaired(marker: re.Match[str]) -> str:
+    text, start, end = marker.string, marker.start(), marker.end()
+    inside_a_word = start > 0 and end < len(text) and text[start - 1].isalnum() and text[end].isalnum()
+    return marker.group() if inside_a_word else f"{_ZWSP}{marker.group()}{_ZWSP}"
 
 
 def trim(text: str, limit: int) -> str:
@@ -91,16 +118,20 @@ class Renderer:
     async def render(self, reply: Reply, following: Reply | None, lang: str) -> list[dict[str, Any]]:
         """The send requests (without the recipient) for one reply."""
         texts = self.texts
-        if isinstance(reply, PlaceCard):
-            body = "\n".join((f"*{reply.title}*", *reply.lines))
+        if isinstance(reply, PlaceCard | InfoCard):
+            body = "\n".join((f"*{literal(reply.title.strip())}*", *map(literal, reply.lines)))
             messages = await self._buttons(body, reply.buttons, texts.get(lang, "choose_prompt"))
-            if reply.location is not None and not isinstance(following, LocationPin):
+            if (
+                isinstance(reply, PlaceCard)
+                and reply.location is not None
+                and not isinstance(following, LocationPin)
+            ):
                 messages.append(_location(reply.location.lat, reply.location.lon, reply.title, reply.address))
             return messages
         if isinstance(reply, Choices):
             return [await self._list(reply, texts.get(lang, "choose_prompt"))]
         if isinstance(reply, QuickButtons):
-            return await self._buttons(reply.text, reply.buttons, texts.get(lang, "choose_prompt"))
+            return await self._buttons(literal(reply.text), reply.buttons, texts.get(lang, "choose_prompt"))
         if isinstance(reply, LocationPin):
             return [_location(reply.lat, reply.lon, reply.name, reply.address)]
         if isinstance(reply, RequestLocation):
@@ -109,13 +140,13 @@ class Renderer:
                     "type": "interactive",
                     "interactive": {
                         "type": "location_request_message",
-                        "body": {"text": split_message(reply.text, MAX_BUTTONS_BODY)[0]},
+                        "body": {"text": split_message(literal(reply.text), MAX_BUTTONS_BODY)[0]},
                         "action": {"name": "send_location"},
                     },
                 }
             ]
         if isinstance(reply, TextReply | HandoffNotice):
-            return [_text_message(chunk) for chunk in split_message(reply.text, MAX_TEXT)]
+            return [_text_message(chunk) for chunk in split_message(literal(reply.text), MAX_TEXT)]
         return []
 
     async def _id(self, payload: str, limit: int) -> str:
@@ -127,7 +158,7 @@ class Renderer:
         return key
 
     async def _buttons(self, text: str, buttons: Sequence[Button], prompt: str) -> list[dict[str, Any]]:
-        """Text with reply buttons; links and numbers the text lacks are added as lines.
+        """Text (already :func:`literal`) with reply buttons; links and numbers it lacks are added as lines.
 
         Without reply buttons, a single link becomes a native link button when the text fits one.
         """
@@ -139,7 +170,7 @@ class Renderer:
         for button in links:
             target = button.url or button.phone or ""
             if target not in text:
-                lines.append(f"{button.title}: {target}")
+                lines.append(f"{literal(button.title)}: {target}")
         body = "\n".join(lines)
         if not tappable:
             return [_text_message(chunk) for chunk in split_message(body, MAX_TEXT)]
@@ -184,7 +215,7 @@ class Renderer:
             "type": "interactive",
             "interactive": {
                 "type": "list",
-                "body": {"text": split_message(choices.text, MAX_LIST_BODY)[0]},
+                "body": {"text": split_message(literal(choices.text), MAX_LIST_BODY)[0]},
                 "action": {
                     "button": trim(choices.button or prompt, MAX_BUTTON_TITLE),
                     "sections": [{"rows": rows}],

@@ -8,7 +8,7 @@ from bot import actions
 from bot.records import new_reference
 from bot.state import ReportDraft
 from bot.turn import Turn
-from bot.types import Button, Choice, Choices, QuickButtons, Reply, RequestLocation, TextReply
+from bot.types import Button, Choice, Choices, InfoCard, Reply, RequestLocation, TextReply
 from knowledge.schema import Service
 
 __all__ = ["continue_report", "municipal_service", "report_issue", "service_card"]
@@ -75,10 +75,10 @@ def _fold(word: str) -> str:
 
 
 def service_card(turn: Turn, service: Service) -> list[Reply]:
-    """What the service is and how to get it, with the link and phone."""
+    """What the service is and how to get it, with the link and phone (its name is the card's title)."""
     name = service.name.ar if turn.lang == "ar" else service.name.en
     steps = service.how_to.ar if turn.lang == "ar" else service.how_to.en
-    lines = [f"*{name}*", service.description.pick(turn.lang)]
+    lines = [service.description.pick(turn.lang)]
     if steps:
         lines.append(turn.t("service_how"))
         lines += [f"{i}. {step}" for i, step in enumerate(steps, 1)]
@@ -91,8 +91,7 @@ def service_card(turn: Turn, service: Service) -> list[Reply]:
         buttons.append(Button(turn.t("button_call"), phone=service.phone))
     if service.url:
         buttons.append(Button(turn.t("button_website"), url=service.url))
-    text = "\n".join(lines)
-    return [QuickButtons(text, tuple(buttons)) if buttons else TextReply(text)]
+    return [InfoCard(name, tuple(lines), tuple(buttons))]
 
 
 def _service_list(turn: Turn, key: str) -> list[Reply]:

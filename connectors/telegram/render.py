@@ -1,6 +1,9 @@
 """Telegram rendering: channel-neutral replies as Bot API calls (HTML messages, keyboards, venues).
 
-A place card is an HTML message with an inline keyboard plus a venue (or location) pin; choice lists
+A place card (or a service's card) is an HTML message, its title in ``<b>`` and every text escaped, with
+an inline keyboard, plus a venue (or location) pin for a place; other texts go without a parse mode, so
+nothing in them is ever read as markup. Bidi isolates are kept: Telegram lays text out with the Unicode
+bidi algorithm, and they keep a Latin name or number from reordering an Arabic sentence. Choice lists
 are inline keyboards whose ``callback_data`` is a place id or a short server-side key, never raw text;
 a location request is a reply keyboard with ``request_location``. Each call comes with its text, for
 the undelivered queue.
@@ -30,6 +33,7 @@ from bot.types import (
     Button,
     Choices,
     HandoffNotice,
+    InfoCard,
     LocationPin,
     PlaceCard,
     QuickButtons,
@@ -105,10 +109,14 @@ class Renderer:
                     ("sendMessage", send(chunk, markup if last else None, parse_mode, quoted), chunk)
                 )
 
-        if isinstance(reply, PlaceCard):
+        if isinstance(reply, PlaceCard | InfoCard):
             text = "\n".join((f"<b>{_escape(reply.title)}</b>", *(_escape(line) for line in reply.lines)))
             message(text, await self._card_keyboard(reply), ParseMode.HTML)
-            if reply.location is not None and not isinstance(following, LocationPin):
+            if (
+                isinstance(reply, PlaceCard)
+                and reply.location is not None
+                and not isinstance(following, LocationPin)
+            ):
                 calls.append(
                     self._pin(
                         bot, chat_id, reply.location.lat, reply.location.lon, reply.title, reply.address
@@ -155,7 +163,7 @@ class Renderer:
             )
         return "sendLocation", lambda: bot.send_location(chat_id, latitude=lat, longitude=lon), where
 
-    async def _card_keyboard(self, card: PlaceCard) -> InlineKeyboardMarkup | None:
+    async def _card_keyboard(self, card: PlaceCard | InfoCard) -> InlineKeyboardMarkup | None:
         main = [b for b in card.buttons if not _is_wrong(b)]
         wrong = [b for b in card.buttons if _is_wrong(b)]
         rows: list[list[InlineKeyboardButton]] = []

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from bot.texts import FSI, PDI
-from bot.types import Choices, LocationPin, PlaceCard, QuickButtons, Reply
+from bot.types import Choices, InfoCard, LocationPin, PlaceCard, QuickButtons, Reply
 from tests.bot.conftest import Chat
 
 R = TypeVar("R")
@@ -42,7 +42,7 @@ def payloads(reply: Reply) -> list[str]:
     """What tapping each option or button of ``reply`` sends back (links and calls send nothing)."""
     if isinstance(reply, Choices):
         return [o.payload for o in reply.options]
-    if isinstance(reply, QuickButtons | PlaceCard):
+    if isinstance(reply, QuickButtons | PlaceCard | InfoCard):
         return [b.payload for b in reply.buttons if b.payload]
     return []
 

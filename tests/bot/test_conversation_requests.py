@@ -9,16 +9,18 @@ from __future__ import annotations
 import re
 
 from bot.app import App
-from bot.types import GeoPoint, HandoffNotice, PlaceCard
+from bot.types import GeoPoint, HandoffNotice, InfoCard, PlaceCard
 from tests.bot.conftest import CORAL_MALL, Chat
-from tests.bot.replies import buttons_saying, kinds, only, plain, said, says, text_of
+from tests.bot.replies import kinds, only, plain, said, says, text_of
 
 # --- municipal services ----------------------------------------------------------------------------
 
 
 async def test_municipal_service_balady(chat: Chat) -> None:
-    buttons = await buttons_saying(chat, "ابي اطلع بلدي", "https://balady.gov.sa")
-    assert any(b.url == "https://balady.gov.sa" for b in buttons.buttons)
+    card = only(await chat.say("ابي اطلع بلدي"), InfoCard)  # the service's name is a title, not markup
+    assert card.title == "منصة بلدي"
+    assert "https://balady.gov.sa" in plain(card.text)
+    assert any(b.url == "https://balady.gov.sa" for b in card.buttons)
 
 
 async def test_municipal_service_in_english(chat: Chat) -> None:

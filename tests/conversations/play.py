@@ -30,11 +30,12 @@ from fastapi import FastAPI
 from ruamel.yaml import YAML
 
 from bot.app import App
+from bot.texts import BIDI_CONTROLS
 from bot.types import HandoffNotice, Incoming, Reply, RequestLocation
 from connectors.console import ConsoleChannel, render
 from knowledge.hours import RIYADH
 
-__all__ = ["Conversation", "Observed", "check_turn", "load_conversations", "play"]
+__all__ = ["Conversation", "Observed", "check_turn", "load_conversations", "play", "strings_in"]
 
 KEYS = {
     "lang",
@@ -148,6 +149,25 @@ class Observed:
     intent: str | None = None
     nlu_intent: str | None = None
     replies: int = 0
+    marked: list[str] = field(default_factory=list)
+    """Every string the channel sent (JSON values, terminal lines) that holds a bidi control character."""
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string in a JSON value, keys and payloads included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+
+
+def _marked(strings: Iterator[str] | list[str]) -> list[str]:
+    return [s for s in strings if any(c in BIDI_CONTROLS for c in s)]
 
 
 def _distances(text: str) -> list[float]:
@@ -168,7 +188,7 @@ def _place_of(payload: str | None) -> str | None:
 
 def observe_rest(messages: list[dict[str, Any]]) -> Observed:
     """Read the REST channel's JSON messages."""
-    seen = Observed(replies=len(messages))
+    seen = Observed(replies=len(messages), marked=_marked(strings_in(messages)))
     for message in messages:
         text = str(message.get("text") or "")
         custom = message.get("custom") or {}
@@ -218,7 +238,7 @@ _OPTION = re.compile(r"^\s*\[(\d+)\]\s+(.*)$")
 
 def observe_console(replies: list[Reply], shown: str, actions: list[str]) -> Observed:
     """Read the console's rendered text (and, for what text cannot tell, the reply kinds)."""
-    seen = Observed(replies=len(replies))
+    seen = Observed(replies=len(replies), marked=_marked(shown.splitlines()))
     rows: list[str] = []
     row_distances: list[float] = []
     for line in shown.splitlines():
@@ -277,10 +297,12 @@ _MARKED_URL = re.compile(r"[\u2066-\u2069]\s*https?://|https?://\S*[\u2066-\u206
 def check_turn(expect: dict[str, Any], seen: Observed) -> list[str]:
     """The ways ``seen`` misses ``expect`` (empty when the turn passes).
 
-    Always checked, whatever the expectations: some reply (never silence), and no bidi mark around or
-    inside a URL.
+    Always checked, whatever the expectations: some reply (never silence), no bidi mark around or inside a
+    URL, and none at all anywhere: REST and the console render without them (docs/architecture.md).
     """
     problems = []
+    if seen.marked:
+        problems.append(f"bidi control characters in what the channel sent: {seen.marked[:2]!r}")
     marked = [m.group() for text in seen.everything for m in _MARKED_URL.finditer(text)]
     if marked:
         problems.append(f"bidi marks around or inside URLs: {marked[:2]}")
