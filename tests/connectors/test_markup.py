@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the WhatsApp harness fixtures are imported from its test module
 """Each channel applies its own markup to a card's title, and shows every other character as written.
 
 Issue #17: a service answer reached Telegram as ``*بلاغات 940*`` because WhatsApp markup was in the text.
@@ -17,8 +16,7 @@ from connectors.memory import ChannelMemory
 from connectors.telegram.render import Renderer as TelegramRenderer
 from connectors.whatsapp_render import Renderer as WhatsAppRenderer
 from connectors.whatsapp_render import literal
-from tests.connectors.conftest import Polling
-from tests.connectors.test_whatsapp import Harness, graph, wa  # noqa: F401 - fixtures used here
+from tests.connectors.conftest import Harness, Polling
 
 ZWSP = "\u200b"
 STARRY = InfoCard(
