@@ -1,59 +1,24 @@
-"""Resolve the time a person asks about ("بكرة ٩ الليل", "on Friday", "في رمضان") to a moment or a day.
+"""Place the time a person asks about ("بكرة ٩ الليل", "on Friday", "في رمضان") on the calendar.
 
-The NLU marks time phrases as surface text; this turns them into something the hours engine can answer,
-relative to now in Asia/Riyadh.
+The NLU reads what a time phrase means (``nlu/times.py``, the one time parser, for every engine); this
+only turns that reading into a moment or a day relative to now in Asia/Riyadh (``knowledge/clock.py``),
+so the hours engine can answer it.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from knowledge.hours import next_ramadan
-from nlu.normalize import fold
+from nlu.times import TimeMeaning
 
 __all__ = ["When", "resolve_when"]
 
-_DAYS = {
-    0: ("اثنين", "اتنين", "monday", "mon"),
-    1: ("ثلاثاء", "ثلاثا", "تلاتا", "tuesday", "tue"),
-    2: ("اربعاء", "اربعا", "wednesday", "wed"),
-    3: ("خميس", "thursday", "thu"),
-    4: ("جمعه", "friday", "fri"),
-    5: ("سبت", "saturday", "sat"),
-    6: ("احد", "sunday", "sun"),
-}
-_NOW = re.compile(r"\b(?:الحين|الان|دحين|دحينه|حاليا|هالحين|now|currently)\b|right now|at the moment")
-_TOMORROW_PLUS = re.compile(r"بعد بكره|بعد بكرا|day after tomorrow")
-_TOMORROW = re.compile(r"بكره|بكرا|باكر|غدا|tomorrow|tmrw|tmr")
-_TODAY = re.compile(r"اليوم|today")
-_TONIGHT = re.compile(r"الليله|tonight|this evening")
-_MORNING_TODAY = re.compile(r"this morning")
-_RAMADAN = re.compile(r"رمضان|ramadan|ramadhan|ramzan")
-_HOUR = re.compile(
-    r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|ص|م\b|صباحا|الصبح|الصباح|صباح|الظهر|ظهرا|العصر|المغرب|العشا|العشاء|المسا|المساء|مساء|مساءا|بالليل|الليل|ليلا)?"
-)
-_EVENING = (
-    "pm",
-    "p.m.",
-    "م",
-    "العصر",
-    "المغرب",
-    "العشا",
-    "العشاء",
-    "المسا",
-    "المساء",
-    "مساء",
-    "مساءا",
-    "بالليل",
-    "الليل",
-    "ليلا",
-)
-_NOON = ("الظهر", "ظهرا")
-_NIGHT = ("بالليل", "الليل", "ليلا")
-_WORDS = {"noon": 12, "midnight": 0, "نص الليل": 0, "منتصف الليل": 0}
+TONIGHT = time(21, 0)
+"""The moment "tonight" asks about when no clock time is given."""
+PAST_GRACE = timedelta(minutes=30)
+"""A clock time this far in the past, with no day named, means tomorrow ("at 9 am" asked at 3 pm)."""
 
 
 @dataclass(frozen=True)
@@ -69,65 +34,37 @@ class When:
     """The person named a time; False means "now" by default."""
 
 
-def _weekday(text: str) -> int | None:
-    for index, names in _DAYS.items():
-        # Arabic weekdays usually come with the article: "الجمعة", "يوم السبت".
-        if any(re.search(rf"(?<![^\W_])(?:ال)?{n}(?![^\W_])", text) for n in names):
-            return index
+def _day(meaning: TimeMeaning, today: date) -> date | None:
+    """The day named: a relative day first ("بكرة"), else the next such weekday (today counts)."""
+    if meaning.day is not None:
+        return today + timedelta(days={"today": 0, "tomorrow": 1, "after_tomorrow": 2}[meaning.day])
+    if meaning.weekday is not None:
+        return today + timedelta(days=(meaning.weekday - today.weekday()) % 7)
     return None
 
 
-def _hour(text: str) -> time | None:
-    for word, hour in _WORDS.items():
-        if word in text:
-            return time(hour, 0)
-    for match in _HOUR.finditer(text):
-        hour, minute, part = int(match.group(1)), int(match.group(2) or 0), match.group(3)
-        if hour > 23 or minute > 59:
-            continue
-        if part in _NIGHT and hour == 12:
-            hour = 0  # "12 بالليل" is midnight
-        elif (part in _EVENING and hour < 12) or (part in _NOON and hour < 6):
-            hour += 12
-        elif part in ("am", "a.m.") and hour == 12:
-            hour = 0
-        elif part is None and 1 <= hour <= 6:
-            hour += 12  # "يفتح الساعة ٥؟" means the afternoon far more often than 5 in the morning
-        return time(hour, minute)
-    return None
-
-
-def resolve_when(surfaces: Sequence[str], now: datetime) -> When:
-    """Combine the time phrases of one message into a :class:`When` relative to ``now``."""
-    if not surfaces:
+def resolve_when(meaning: TimeMeaning, now: datetime) -> When:
+    """Place a message's time (``Parse.time_meaning()``) on the calendar relative to ``now``."""
+    if not meaning.named:
         return When(at=now)
-    text = " ".join(fold(s) for s in surfaces)
-    ramadan = bool(_RAMADAN.search(text))
-    day: date | None = None
-    if _TOMORROW_PLUS.search(text):
-        day = now.date() + timedelta(days=2)
-    elif _TOMORROW.search(text):
-        day = now.date() + timedelta(days=1)
-    elif _TODAY.search(text) or _TONIGHT.search(text) or _MORNING_TODAY.search(text):
-        day = now.date()
-    else:
-        weekday = _weekday(text)
-        if weekday is not None:
-            day = now.date() + timedelta(days=(weekday - now.weekday()) % 7)
+    ramadan = meaning.ramadan
+    day = _day(meaning, now.date())
     if ramadan and day is None:
         start, _end = next_ramadan(now.date())
         day = max(start, now.date()) if start <= now.date() else start + timedelta(days=1)
-    hour = _hour(text)
-    if hour is None and _TONIGHT.search(text):
-        hour = time(21, 0)
+    hour = None
+    if meaning.clock is not None:
+        hour = time(meaning.clock.hour24, meaning.clock.minute)
+    elif meaning.tonight:
+        hour = TONIGHT
     if hour is not None:
         base = day if day is not None else now.date()
         moment = datetime.combine(base, hour, tzinfo=now.tzinfo)
-        if day is None and moment < now - timedelta(minutes=30):
-            moment += timedelta(days=1)  # "at 9 am" asked at 3 pm means tomorrow
+        if day is None and moment < now - PAST_GRACE:
+            moment += timedelta(days=1)
         return When(at=moment, ramadan=ramadan, explicit=True)
     if (day is not None and day != now.date()) or ramadan:
         return When(day=day, ramadan=ramadan, explicit=True)
-    if day == now.date() and not _NOW.search(text):
+    if day == now.date() and not meaning.now:
         return When(day=day, explicit=True)
-    return When(at=now, explicit=bool(_NOW.search(text)))
+    return When(at=now, explicit=meaning.now)

@@ -3,8 +3,8 @@
 Every name and alias is cut into canonical tokens (normalised, definite article and attached
 prepositions removed), and a message is matched token by token: exact first, then Arabizi folding, then
 rapidfuzz against the gazetteer's vocabulary for longer tokens (typos). Phrases are matched longest
-first over whole tokens, so an entity never fires inside an unrelated word. Offsets always index the
-user's original text.
+first over whole tokens, so an entity never fires inside an unrelated word. Time phrases are found, and
+read into what they mean, by :mod:`nlu.times`. Offsets always index the user's original text.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.store import Store
 from nlu.normalize import Normalized, arabizi_fold, fold
+from nlu.times import TIME_PHRASE, find
 from nlu.types import Entity
 
 __all__ = ["Gazetteer", "GazetteerEntry", "canonical_tokens", "latin_key"]
@@ -32,56 +33,6 @@ _PRIORITY = {"place": 4, "service": 3, "district": 2, "category": 1}
 _CACHE_LIMIT = 50_000
 _HEAD_WORDS = frozenset({"مول", "سنتر", "بلازا"})
 _SINGLE_WORD_FUZZY = 0.9
-
-# Time phrases, written in folded form (ة→ه, ى→ي, no hamza; digits Western).
-_DAYS = (
-    r"(?:(?:يوم )?(?:ال)?(?:جمعه|سبت|اثنين|اتنين|ثلاثاء|ثلاثا|تلاتا|اربعاء|اربعا|خميس)"
-    r"|(?:يوم )?الاحد|يوم احد"
-    r"|(?:(?:yom|yoom|youm) )?(?:(?:el|al|il) ?)?"
-    r"(?:jum3a|jom3a|jm3a|juma|sabt|a7ad|ahad|ithnain|ethnen|thulatha|talata|arba3a|arb3a|khamees|5amees|5amis)"
-    r"|fridays|saturdays|sundays|mondays|tuesdays|wednesdays|thursdays"
-    r"|friday|saturday|sunday|monday|tuesday|wednesday|thursday|fri|sat|sun|mon|tue|wed|thu"
-    r"|(?:the )?weekends?|(?:ال)?ويكند|نهايه الاسبوع|اخر الاسبوع)"
-)
-_HOUR_WORDS = r"(?:واحده|ثنتين|اثنين|(?:ثلاث|تلات|اربع|خمس|ست|سبع|ثمان|تمان|تسع|عشر)ه?|احدعش|اطنعش|اثنعش)"
-_PARTS = (
-    r"(?:الصبح|الصباح|صباحا|صباح|الظهر|ظهرا|العصر|المغرب|العشا|العشاء|المسا|المساء|مساء|مساءا"
-    r"|بالليل|الليل|ليلا|في الليل|في الليل|بالصباح|بالمسا|الفجر|am|pm|a\.m\.|p\.m\."
-    r"|in the (?:morning|evening|afternoon)|at night|tonight|bel ?lail|bil ?lail|bel ?leil|el ?sob7|al ?sob7"
-    r"|sob7|el ?masa|masa2an)"
-)
-_TIME = re.compile(
-    # not inside a word (a conjunction "و"/"ف" before it stays outside), nor after an Arabizi apostrophe
-    r"(?:(?<![^\W_]|')|(?<=(?<![^\W_])[وف]))(?:"
-    # a clock time needs a cue: "الساعة ٩", "at 9", "9:30", "9 pm", "٩ الليل" (a bare "1" is a number)
-    r"(?:(?:(?:ال)?ساعه |at |around |by |el sa3a |al sa3a |sa3a )"
-    r"(?:\d{1,2}(?:[:.]\d{2})?|" + _HOUR_WORDS + r")"
-    r"|\d{1,2}[:.]\d{2}|(?:\d{1,2}|" + _HOUR_WORDS + r")(?= ?(?:و(?:نص|ربع) )?" + _PARTS + r"))"
-    r"(?: ?و(?:نص|ربع))?(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?"
-    r"|(?:(?:on|this|next|كل|يوم|هذا|الجاي) )?" + _DAYS + r"(?: " + _PARTS + r")?"
-    r"|(?:في |خلال |during |in |fi |fe |b)?(?:شهر |shahr )?(?:رمضان|ramadan|ramadhan|ramzan)"
-    r"|(?:بعد|قبل|after|before|ba3d|gabl) (?:ال)?(?:فجر|ظهر|عصر|مغرب|عشا|عشاء|صلاه)"
-    r"|al7een|el7een|al7in|el7in|hal7een|hal7in|dal7een|dl7in|alhin|alheen|delwa2ti|7alan|halan"
-    r"|bukra|bokra|bukrah|bokrah|bkra|elyom|elyoum|alyom|alyoum|el yom|al yom"
-    r"|ellela|allela|el lela|el leila|allaila"
-    r"|(?:في |fi |fe )?(?:وقت|اوقات|وقت) (?:ال)?صلاه|(?:during |at )?prayer times?|during prayers?"
-    r"|24 ?ساعه|24/7|24 hours|طول اليوم|all day|(?:بعد )?منتصف الليل|after midnight|late at night|late night"
-    r"|(?:هذا |هالـ?|الـ?)?(?:اسبوع (?:الجاي|القادم)|الاسبوع (?:الجاي|القادم))|this week|next week"
-    r"|(?:في |ايام )?(?:ال)?عيد|eid"
-    r"|الحين|الان|دحين|دحينه|حاليا|هالحين|now|right now|currently|at the moment"
-    r"|(?:بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|اليوم)(?: " + _PARTS + r")?"
-    r"|tonight|الليله|الليلا"
-    r"|this evening|this morning|this afternoon|بعدين"
-    r"|(?:at )?(?:noon|midnight)|(?:ال)?ظهر|نص الليل|منتصف الليل"
-    r")(?![^\W_])",
-    re.IGNORECASE,
-)
-
-# A preposition before a time is not the time: "في [رمضان]", "on [Friday]", "at [9pm]" (like a clitic).
-_TIME_PREPOSITION = re.compile(r"(?:في|خلال|during|in|on|at|fi|fe|around|by) (?=\S)", re.IGNORECASE)
-
-# "now" after a conjunction ("ودحين", "والحين", "فالحين") is a discourse marker, not a time.
-_NOW = re.compile(r"الحين|دحين|دحينه|الان|هالحين|حاليا")
 
 # Greetings, blessings and set phrases, in folded form: no entity is read inside them, so "ورحمة" in
 # "السلام عليكم ورحمة الله" is not the district Al-Rahmah, nor "السلامة" in "مع السلامة" As-Salamah.
@@ -219,7 +170,7 @@ class Gazetteer:
         self.fuzzy_cutoff = fuzzy_cutoff
         self._cache: dict[str, tuple[str, float, int] | None] = {}
         listing = "\n".join(f"{' '.join(k)}\t{e.entity}\t{e.value}" for k, e in sorted(self.phrases.items()))
-        patterns = f"{_TIME.pattern}\n{_SET_PHRASE.pattern}"
+        patterns = f"{TIME_PHRASE.pattern}\n{_SET_PHRASE.pattern}"
         self.digest = hashlib.sha256(f"{patterns}\n{listing}".encode()).hexdigest()[:16]
         """Identifies what this gazetteer finds (models trained with it are named by it)."""
 
@@ -314,15 +265,11 @@ class Gazetteer:
         """Entities in a normalised message, offsets in its original text, in text order."""
         found: list[Entity] = []
         taken: list[tuple[int, int]] = []
-        for match in _TIME.finditer(norm.text):
-            if match.start() and norm.text[match.start() - 1] in "وف" and _NOW.fullmatch(match.group()):
-                continue  # "طيب ودحين فين …", "والحين وش اسوي": "and now", moving the talk on
-            lead = _TIME_PREPOSITION.match(match.group())
-            start, end = norm.span(match.start() + (lead.end() if lead else 0), match.end())
-            found.append(
-                Entity("time", norm.original[start:end], start, end, norm.original[start:end], 1.0, "regex")
-            )
-            taken.append((match.start(), match.end()))
+        for phrase in find(norm.text):
+            start, end = norm.span(phrase.start, phrase.end)
+            surface = norm.original[start:end]
+            found.append(Entity("time", surface, start, end, surface, 1.0, "regex", phrase.meaning))
+            taken.append((phrase.cover, phrase.end))
         taken += [(m.start(), m.end()) for m in _SET_PHRASE.finditer(norm.text)]
 
         tokens: list[tuple[str, float, int, int]] = []

@@ -1,8 +1,9 @@
 """The ``rasa`` NLU engine: a Rasa 3 server's ``POST /model/parse`` over HTTP.
 
 Rasa runs as its own Python 3.10 service (see docs/rasa.md); this adapter keeps Dalil's contract:
-offsets into the user's text, our ``lang``, and a clear error when the server is down instead of a
-hang (timeouts on connect and read).
+offsets into the user's text, our ``lang``, times read by our own parser (``nlu/times.py``, as for the
+embedded engine), and a clear error when the server is down instead of a hang (timeouts on connect and
+read).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 
 from nlu.embedded import detect_lang
+from nlu.times import read
 from nlu.types import Entity, IntentScore, NluUnavailableError, Parse
 
 __all__ = ["NluUnavailableError", "RasaHttpParser"]
@@ -91,6 +93,7 @@ class RasaHttpParser:
                     text[int(e["start"]) : int(e["end"])],
                     float(e.get("confidence_entity", e.get("confidence", 1.0)) or 1.0),
                     str(e.get("extractor", "rasa")),
+                    read(text[int(e["start"]) : int(e["end"])]) if e["entity"] == "time" else None,
                 )
                 for e in body.get("entities") or []
             )

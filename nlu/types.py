@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from nlu.times import TimeMeaning, merge, read
+
 __all__ = [
     "ENTITY_TYPES",
     "INTENTS",
@@ -53,6 +55,8 @@ class Entity:
     text: str
     confidence: float = 1.0
     extractor: str = "gazetteer"
+    meaning: TimeMeaning | None = None
+    """What a ``time`` entity means (read by :mod:`nlu.times`); None for the other entities."""
 
     def to_dict(self) -> dict[str, Any]:
         """Rasa's entity shape."""
@@ -93,6 +97,15 @@ class Parse:
     def values(self, entity: str) -> list[str]:
         """Every value of this entity type, in text order."""
         return [e.value for e in self.entities if e.entity == entity]
+
+    def time_meaning(self) -> TimeMeaning:
+        """What the message's time entities mean together (:func:`nlu.times.merge`); nothing if none.
+
+        An entity without a reading (made outside the NLU) is read from its text by :func:`nlu.times.read`.
+        """
+        return merge(
+            e.meaning if e.meaning is not None else read(e.text) for e in self.entities if e.entity == "time"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The Rasa ``/model/parse`` response shape, plus ``lang``."""

@@ -37,7 +37,7 @@ def operating(places: list[Place]) -> list[Place]:
 
 def _asked_moment(turn: Turn) -> datetime:
     """The moment "open" is asked about: "after midnight", "on Friday at 9", else now."""
-    when = resolve_when([e.text for e in turn.parse.entities if e.entity == "time"], turn.now)
+    when = resolve_when(turn.parse.time_meaning(), turn.now)
     if when.at is not None:
         return when.at
     if when.day is not None:
@@ -105,7 +105,7 @@ def apply_filters(turn: Turn, places: list[Place], skip: tuple[str, ...] = ()) -
 
 
 def _label(turn: Turn, name: str, cuisines: list[str]) -> str:
-    when = resolve_when([e.text for e in turn.parse.entities if e.entity == "time"], turn.now)
+    when = resolve_when(turn.parse.time_meaning(), turn.now)
     if name == "open_now" and when.explicit and when.at is not None and when.at != turn.now:
         return turn.t(
             "filter_open_at", when=turn.fmt.on_day(when.at, turn.now) + " " + turn.fmt.clock(when.at)

@@ -177,7 +177,7 @@ def opening_hours(turn: Turn) -> list[Reply]:
     closure = turn.fmt.closure(place)
     if closure is not None:
         return [_details(turn, place, f"{name}: {closure}")]
-    when = resolve_when([e.text for e in turn.parse.entities if e.entity == "time"], turn.now)
+    when = resolve_when(turn.parse.time_meaning(), turn.now)
     if not hours.known:
         if when.ramadan:
             text = turn.t("ramadan_no_hours_at_all", name=name)
@@ -360,7 +360,7 @@ def not_on_file(turn: Turn, name: str, intent: str = "directions") -> list[Reply
     """
     turn.intent = intent
     search = map_search_url(name)
-    when = resolve_when([e.text for e in turn.parse.entities if e.entity == "time"], turn.now)
+    when = resolve_when(turn.parse.time_meaning(), turn.now)
     if intent == "opening_hours" and when.explicit:
         label = _when_label(turn, when, when.at)
         first = turn.t("place_not_on_file_when", name=name, when=label)
