@@ -15,21 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from bot import types  # every kind of reply is rendered below
 from bot.app import App, build_app
 from bot.settings import Settings
 from bot.state import MemoryStateStore
-from bot.types import (
-    Button,
-    Choice,
-    Choices,
-    HandoffNotice,
-    LocationPin,
-    PlaceCard,
-    QuickButtons,
-    Reply,
-    RequestLocation,
-    TextReply,
-)
 from connectors.console import ConsoleChannel, render
 from tests.bot.conftest import NOW, REPO
 
@@ -132,14 +121,14 @@ async def test_colour_when_asked(console_app: App) -> None:
 
 # --- rendering --------------------------------------------------------------------------------------
 
-_CARD = PlaceCard(
+_CARD = types.PlaceCard(
     "red-sea-mall",
     "Red Sea Mall",
     ("Open now · closes at 23:00",),
     (
-        Button("Call", phone="+966 12 000 0000"),
-        Button("Website", url="https://example.org"),
-        Button("Opening hours", payload="hours:red-sea-mall"),
+        types.Button("Call", phone="+966 12 000 0000"),
+        types.Button("Website", url="https://example.org"),
+        types.Button("Opening hours", payload="hours:red-sea-mall"),
     ),
 )
 
@@ -147,7 +136,7 @@ _CARD = PlaceCard(
 @pytest.mark.parametrize(
     ("replies", "text", "actions"),
     [
-        ([TextReply("hello")], "hello\n", []),
+        ([types.TextReply("hello")], "hello\n", []),
         (
             [_CARD],
             "Red Sea Mall\n  Open now · closes at 23:00\n   Call: +966 12 000 0000\n"
@@ -155,30 +144,34 @@ _CARD = PlaceCard(
             ["hours:red-sea-mall"],
         ),
         (
-            [Choices("Pick one:", (Choice("A", "place:a", "1 km"), Choice("B", "place:b")))],
+            [
+                types.Choices(
+                    "Pick one:", (types.Choice("A", "place:a", "1 km"), types.Choice("B", "place:b"))
+                )
+            ],
             "Pick one:\n  [1] A — 1 km\n  [2] B\n",
             ["place:a", "place:b"],
         ),
         (
-            [QuickButtons("Try:", (Button("x", payload="say:x"),)), TextReply("and")],
+            [types.QuickButtons("Try:", (types.Button("x", payload="say:x"),)), types.TextReply("and")],
             "Try:\n  [1] x\n\nand\n",
             ["say:x"],
         ),
-        ([LocationPin(21.5, 39.17, "Al-Balad")], "📍 Al-Balad (21.50000, 39.17000)\n", []),
-        ([RequestLocation("Share your location")], "Share your location\n   (/location LAT LON)\n", []),
-        ([HandoffNotice("A person will answer", "H-ABC234")], "A person will answer\n", []),
+        ([types.LocationPin(21.5, 39.17, "Al-Balad")], "📍 Al-Balad (21.50000, 39.17000)\n", []),
+        ([types.RequestLocation("Share your location")], "Share your location\n   (/location LAT LON)\n", []),
+        ([types.HandoffNotice("A person will answer", "H-ABC234")], "A person will answer\n", []),
         ([], "\n", []),
     ],
 )
-def test_render(replies: list[Reply], text: str, actions: list[str]) -> None:
+def test_render(replies: list[types.Reply], text: str, actions: list[str]) -> None:
     assert render(replies) == (text, actions)
 
 
 def test_numbers_continue_across_replies() -> None:
     _, actions = render(
         [
-            QuickButtons("a", (Button("1", payload="say:1"),)),
-            QuickButtons("b", (Button("2", payload="say:2"),)),
+            types.QuickButtons("a", (types.Button("1", payload="say:1"),)),
+            types.QuickButtons("b", (types.Button("2", payload="say:2"),)),
         ]
     )
     assert actions == ["say:1", "say:2"]
