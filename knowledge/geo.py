@@ -176,7 +176,7 @@ class DistrictMap:
 
             point = store.geo.district_point("ar-rawdah")
             hits = store.nearest(*point, category="pharmacy") if point else []
-            # no centroid, or nothing located: fall back to store.by_district("ar-rawdah")
+            # no centroid, or nothing located: fall back to store.matching("pharmacy", "ar-rawdah")
         """
         return self._centroids.get(district_id)
 

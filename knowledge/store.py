@@ -418,10 +418,6 @@ class Store:
         """Every place in ``category`` (any of its categories), in data order."""
         return [self.places[i] for i, f in enumerate(self._facts) if category in f.categories]
 
-    def by_district(self, district: str) -> list[Place]:
-        """Every place in ``district``, in data order."""
-        return [self.places[i] for i, f in enumerate(self._facts) if f.district == district]
-
     @cached_property
     def counts(self) -> dict[str, Any]:
         """Numbers for ``dalil kb stats``."""

@@ -112,7 +112,7 @@ def test_places_get_their_district_from_their_location_at_build(store: Store) ->
     assert terminal.district == "king-abdulaziz-international-airport"
     located = [p for p in store.places if p.location is not None]
     assert sum(1 for p in located if p.district) >= len(located) - 1
-    assert "ash-shati" in {p.district for p in store.by_district("ash-shati")}
+    assert "ash-shati" in {p.district for p in store.matching(None, "ash-shati")}
 
 
 def test_stats_count_centroids_polygons_and_boundary(store: Store) -> None:

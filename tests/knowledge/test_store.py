@@ -101,7 +101,7 @@ def test_haversine_matches_a_known_distance() -> None:
 
 def test_by_category_and_district(store: Store) -> None:
     assert [p.id for p in store.by_category("mall")] == ["red-sea-mall", "mall-of-arabia"]
-    assert [p.id for p in store.by_district("al-hamra")] == ["king-fahd-fountain", "al-balad"]
+    assert [p.id for p in store.matching(None, "al-hamra")] == ["king-fahd-fountain", "al-balad"]
     assert store.counts["with_location"] == 3
 
 
