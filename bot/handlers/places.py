@@ -167,11 +167,29 @@ def _when_label(turn: Turn, when: When, moment: datetime | None) -> str:
     return turn.fmt.on_day(day_moment, turn.now)
 
 
+def _and_where(turn: Turn, place: Place, replies: list[Reply]) -> list[Reply]:
+    """The place's pin too when the message also asks where it is ("وين رد سي مول ومتى يسكر؟")."""
+    if place.location is None or any(isinstance(reply, LocationPin) for reply in replies):
+        return replies
+    if not turn.services.lexicon.where.among(turn.asked()):
+        return replies
+    pin = LocationPin(place.location.lat, place.location.lon, turn.fmt.name(place), _address(turn, place))
+    return [*replies, pin]
+
+
+def _address(turn: Turn, place: Place) -> str | None:
+    return place.address.pick(turn.lang) if place.address else None
+
+
 def opening_hours(turn: Turn) -> list[Reply]:
-    """Open now? Closes when? Open at that time / on that day / in Ramadan?"""
+    """Open now, closes when, open at that time / on that day / in Ramadan; and where, if asked."""
     place = _with_place(turn, "opening_hours")
     if not isinstance(place, Place):
         return place
+    return _and_where(turn, place, _hours_of(turn, place))
+
+
+def _hours_of(turn: Turn, place: Place) -> list[Reply]:
     hours = turn.store.hours(place)
     name = turn.fmt.name(place)
     closure = turn.fmt.closure(place)
@@ -257,6 +275,10 @@ def contact_info(turn: Turn) -> list[Reply]:
     place = _with_place(turn, "contact_info")
     if not isinstance(place, Place):
         return place
+    return _and_where(turn, place, _contact_of(turn, place))
+
+
+def _contact_of(turn: Turn, place: Place) -> list[Reply]:
     name = turn.fmt.name(place)
     lines = []
     if place.phones:
@@ -307,7 +329,7 @@ def directions(turn: Turn) -> list[Reply]:
     if not isinstance(place, Place):
         return place
     name = turn.fmt.name(place)
-    address = place.address.pick(turn.lang) if place.address else None
+    address = _address(turn, place)
     closure = turn.fmt.closure(place)
     if place.location is None:
         search = map_search_url(place.name.en if turn.lang == "en" else place.name.ar)

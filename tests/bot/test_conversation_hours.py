@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.types import PlaceCard
+from bot.types import LocationPin, PlaceCard
 from tests.bot.conftest import HOURS_PLACE, Chat, ChatAt
-from tests.bot.replies import only, plain, said, says
+from tests.bot.replies import kinds, only, plain, said, says
 
 RAMADAN_1448_NIGHT = "2027-02-10T21:00"  # a Wednesday night inside Ramadan 1448 (8 Feb – 8 Mar 2027)
 
@@ -119,3 +119,17 @@ async def test_municipality_office_hours_in_ramadan_follow_the_government_rule(c
     later = chat_at("2026-12-06T11:00")
     await later.say("english please")
     assert "not known" in said(await later.say("is jeddah municipality open now?")).lower()
+
+
+@pytest.mark.parametrize(
+    "question", ["وين رد سي مول ومتى يسكر؟", "where is red sea mall and what time does it close"]
+)
+async def test_where_and_when_in_one_question_gets_the_hours_and_the_pin(chat: Chat, question: str) -> None:
+    replies = await chat.say(question)
+    pin = only(replies, LocationPin)
+    assert (round(pin.lat, 4), round(pin.lon, 4)) == (21.6268, 39.11)
+    assert any(w in said(replies) for w in ("مواعيد", "hours"))  # the hours part is answered too
+
+
+async def test_a_plain_hours_question_gets_no_pin(chat: Chat) -> None:
+    assert "location_pin" not in kinds(await chat.say("متى يسكر رد سي مول"))
