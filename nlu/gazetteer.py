@@ -17,20 +17,40 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from knowledge.store import Store
-from nlu.normalize import Normalized, arabizi_fold, fold
+from nlu.names import (
+    ABD,
+    AR_PREFIXES,
+    DROP,
+    LATIN_ARTICLES,
+    LATIN_PREFIXES,
+    WORD,
+    Token,
+    bare,
+    canonical_tokens,
+    clitic,
+    english_word,
+    is_extension,
+    latin_key,
+    sun_article,
+    swapped,
+)
+from nlu.names import (
+    key as token_key,
+)
+from nlu.normalize import Normalized, arabizi_fold
+from nlu.spans import Hit, apply
 from nlu.types import Entity
 
 __all__ = ["Gazetteer", "GazetteerEntry", "canonical_tokens", "latin_key"]
 
-_TOKEN = re.compile(r"[^\W_]+")
-_AR_PREFIXES = ("وبال", "ولل", "وال", "بال", "فال", "كال", "لل", "ال", "وب", "ول", "و", "ب", "ل", "ف", "ك")
-_LATIN_PREFIXES = ("al", "el")
-_DROP = frozenset({"al", "el", "il", "the", "ال"})
-_LATIN_ARTICLES = frozenset({"al", "el"})
-_SUN_ARTICLES = frozenset({"ar", "as", "ash", "at", "az", "ad", "an", "adh", "ath"})
 _PRIORITY = {"place": 4, "service": 3, "district": 2, "category": 1}
 _CACHE_LIMIT = 50_000
-_HEAD_WORDS = frozenset({"مول", "سنتر", "بلازا"})
+_DISTRICT_WORDS = frozenset(
+    {"حي", "hay", "hai", "hayy", "7ay", "7ai", "district", "neighbourhood", "neighborhood"}
+)
+"""The word "district": outside a district's span ("حي [الروضة]", "[Al-Rawdah] district")."""
+_TANWEEN_ALEF_MIN = 4
+"""An MSA accusative ("موعداً مرئياً", "منتزهاً") is read as its noun when this long."""
 _SINGLE_WORD_FUZZY = 0.9
 
 # Time phrases, written in folded form (ة→ه, ى→ي, no hamza; digits Western).
@@ -50,35 +70,65 @@ _PARTS = (
     r"|in the (?:morning|evening|afternoon)|at night|tonight|bel ?lail|bil ?lail|bel ?leil|el ?sob7|al ?sob7"
     r"|sob7|el ?masa|masa2an)"
 )
+_PRAYERS = r"(?:ال)?(?:جمعه|فجر|ظهر|عصر|مغرب|عشا|عشاء|تراويح)"
+_ARABIZI_PRAYERS = (
+    r"(?:(?:el|al) ?)?(?:jom3a|jum3a|fajr|fajer|dhuhr|thuhr|zuhr|asr|3asr|maghrib|maghreb|magrib|3isha|isha)"
+)
 _TIME = re.compile(
     # not inside a word (a conjunction "و"/"ف" before it stays outside), nor after an Arabizi apostrophe
     r"(?:(?<![^\W_]|')|(?<=(?<![^\W_])[وف]))(?:"
     # a clock time needs a cue: "الساعة ٩", "at 9", "9:30", "9 pm", "٩ الليل" (a bare "1" is a number)
-    r"(?:(?:(?:ال)?ساعه |at |around |by |el sa3a |al sa3a |sa3a )"
+    r"(?P<clock>(?:(?:(?:ال)?ساعه |at |around |by |el sa3a |al sa3a |sa3a )"
     r"(?:\d{1,2}(?:[:.]\d{2})?|" + _HOUR_WORDS + r")"
     r"|\d{1,2}[:.]\d{2}|(?:\d{1,2}|" + _HOUR_WORDS + r")(?= ?(?:و(?:نص|ربع) )?" + _PARTS + r"))"
-    r"(?: ?و(?:نص|ربع))?(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?"
-    r"|(?:(?:on|this|next|كل|يوم|هذا|الجاي) )?" + _DAYS + r"(?: " + _PARTS + r")?"
-    r"|(?:في |خلال |during |in |fi |fe |b)?(?:شهر |shahr )?(?:رمضان|ramadan|ramadhan|ramzan)"
-    r"|(?:بعد|قبل|after|before|ba3d|gabl) (?:ال)?(?:فجر|ظهر|عصر|مغرب|عشا|عشاء|صلاه)"
-    r"|al7een|el7een|al7in|el7in|hal7een|hal7in|dal7een|dl7in|alhin|alheen|delwa2ti|7alan|halan"
-    r"|bukra|bokra|bukrah|bokrah|bkra|elyom|elyoum|alyom|alyoum|el yom|al yom"
+    r"(?: ?و(?:نص|ربع))?(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?)"
+    # a day takes the part of the day after it, which stays outside its span ("[بكرة] الصبح")
+    r"|(?P<day>(?:(?:on|this|next|كل|يوم|هذا|الجاي) )?" + _DAYS + r"(?: " + _PARTS + r")?)"
+    r"|(?:(?:في|خلال|during|in|fi|fe|b) )?(?:(?:شهر|shahr) )?(?:رمضان|ramadan|ramadhan|ramzan)"
+    r"|(?:بعد|قبل|after|before) (?:ال)?(?:فجر|ظهر|عصر|مغرب|عشا|عشاء|صلاه|تراويح)"
+    r"|(?:ba3d|ba3ad|gabl|qabl|9abl) "
+    + _ARABIZI_PRAYERS
+    + r"|(?:al|el|hal|dal|dl|l)7(?:ee|ai|ei|i|e)n|alhin|alheen|delwa2ti|7alan|halan"
+    r"|elyom|elyoum|alyom|alyoum|el yom|al yom"
     r"|ellela|allela|el lela|el leila|allaila"
-    r"|(?:في |fi |fe )?(?:وقت|اوقات|وقت) (?:ال)?صلاه|(?:during |at )?prayer times?|during prayers?"
+    # prayer time: "وقت الصلاة", "[صلاة المغرب]", "وقت صلاة الجمعة", "wa9t el9ala"
+    r"|(?:(?:في|fi|fe) )?(?:وقت|اوقات) (?:ال)?صلاه(?: "
+    + _PRAYERS
+    + r")?|صلاه "
+    + _PRAYERS
+    + r"|(?:wa[q89k]t|wagt) (?:(?:el|al) ?)?(?:9ala|9alah|9alat|salah?|salat|9lat)(?: "
+    + _ARABIZI_PRAYERS
+    + r")?"
+    r"|(?:(?:el|al) ?)?(?:9alat|salat|9lat) "
+    + _ARABIZI_PRAYERS
+    + r"|(?:during |at )?prayer times?|during prayers?"
     r"|24 ?ساعه|24/7|24 hours|طول اليوم|all day|(?:بعد )?منتصف الليل|after midnight|late at night|late night"
+    r"|(?:(?<=open )|(?<=opens )|(?<=close )|(?<=closes ))late"
     r"|(?:هذا |هالـ?|الـ?)?(?:اسبوع (?:الجاي|القادم)|الاسبوع (?:الجاي|القادم))|this week|next week"
-    r"|(?:في |ايام )?(?:ال)?عيد|eid"
+    r"|(?:(?:في|ايام) )?(?:ال)?عيد(?: (?:ال)?(?:فطر|اضحي))?"
+    r"|(?:(?:el|al) ?)?3[ie]+d|eid(?: al[ -]?(?:fitr|adha))?"
     r"|الحين|الان|دحين|دحينه|حاليا|هالحين|now|right now|currently|at the moment"
-    r"|(?:بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|اليوم)(?: " + _PARTS + r")?"
+    r"|(?P<relday>(?:بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|اليوم|bukrah?|bokrah?|bkra)(?: "
+    + _PARTS
+    + r")?)"
     r"|tonight|الليله|الليلا"
-    r"|this evening|this morning|this afternoon|بعدين"
+    r"|this evening|this morning|this afternoon"
     r"|(?:at )?(?:noon|midnight)|(?:ال)?ظهر|نص الليل|منتصف الليل"
+    # a part of the day on its own: "العيادات [الصبح]", "kam [el sob7]", "[مساءً]"
+    r"|الصبح|الصباح|صباحا|بالصباح|المسا|المساء|مساء|مساءا|بالمسا|بالليل|ليلا|في الليل"
+    r"|(?:el|al) ?sob7|sob7|bel ?lail|bil ?lail|bel ?leil|el ?masa|masa2an"
     r")(?![^\W_])",
     re.IGNORECASE,
 )
 
-# A preposition before a time is not the time: "في [رمضان]", "on [Friday]", "at [9pm]" (like a clitic).
-_TIME_PREPOSITION = re.compile(r"(?:في|خلال|during|in|on|at|fi|fe|around|by) (?=\S)", re.IGNORECASE)
+# A preposition before a time is not the time: "في [رمضان]", "on [Friday]", "at [9pm]", "خلال شهر [رمضان]",
+# "أثناء [صلاة المغرب]" (like a clitic).
+_TIME_PREPOSITION = re.compile(
+    r"(?:(?:في|خلال|اثناء|during|in|on|at|fi|fe|around|by|شهر|shahr) )+(?=\S)", re.IGNORECASE
+)
+_TRAILING_PART = re.compile(r" " + _PARTS + r"$", re.IGNORECASE)
+_NOT_NOW = re.compile(r"(?:for|till|until|by|just|up to) $", re.IGNORECASE)
+""""for now", "until now", "just now": no time to look a place up for."""
 
 # "now" after a conjunction ("ودحين", "والحين", "فالحين") is a discourse marker, not a time.
 _NOW = re.compile(r"الحين|دحين|دحينه|الان|هالحين|حاليا")
@@ -87,10 +137,11 @@ _NOW = re.compile(r"الحين|دحين|دحينه|الان|هالحين|حال�
 # "السلام عليكم ورحمة الله" is not the district Al-Rahmah, nor "السلامة" in "مع السلامة" As-Salamah.
 _SET_PHRASE = re.compile(
     r"(?<![^\W_])(?:"
-    r"(?:و)?(?:عليكم )?السلام(?: عليكم)?(?: و ?رحمه الله)?(?: و ?بركاته)?"
+    r"(?:(?:و ?)?عليكم السلام|السلام عليكم|سلام عليكم)(?: و ?رحمه الله)?(?: و ?بركاته)?"
     r"|و ?رحمه الله(?: و ?بركاته)?|(?:الله )?يرحم(?:ه|ها|ك|هم)?(?: الله)?|رحمه الله|رحمها الله"
-    r"|(?:الحمد لله )?(?:مع|علي|ع) السلامه|بالسلامه|(?:الله )?يسلم(?:ك|كم)?|سلامات"
-    r"|(?:صباح|مساء|مسا) (?:الخير|النور|الورد|الفل|الياسمين)"
+    r"|(?:الحمد لله )?(?:و ?)?(?:مع|علي|ع) السلامه|بالسلامه|(?:الله )?يسلم(?:ك|كم)?|سلامات"
+    r"|تحيه طيبه(?: وبعد)?|تحياتي|(?:bye|goodbye|that'?s all) for now"
+    r"|(?:صباح|مساء|مسا) (?:الخير|النور|الورد|الفل|الياسمين)|اهلا و ?سهلا|(?:يا )?هلا و ?غلا|حياك الله"
     r"|(?:ان|اذا) شاء الله|ما شاء الله|الحمد لله|بسم الله|سبحان الله|تبارك الله|باذن الله|لا اله الا الله"
     r"|(?:الله )?يعطيك(?:م)? (?:العافيه|الصحه)|(?:الله )?يعافيك(?:م)?|جزاك(?:م)? الله خير(?:ا)?"
     r"|الله يجزاك(?:م)? (?:ب)?(?:ال)?خير|بارك الله فيك(?:م)?|(?:الله )?يحفظك(?:م)?|(?:في|ف) امان الله"
@@ -113,69 +164,6 @@ class GazetteerEntry:
     surface: str
 
 
-def _clitic(token: str, prefix: str) -> int:
-    """How many letters of ``prefix`` stay outside the span: the conjunction or preposition, not the article.
-
-    "والصيدلية" → 1 ("و"), "بالروضة" → 1, "للبلد" → 1 (ل + the article written "ل"), "ولل…" → 2; a
-    Latin "al" joined to a name ("alsalamah") is part of it.
-    """
-    if token.isascii():
-        return 0
-    if prefix.endswith("لل"):
-        return len(prefix) - 1
-    if prefix.endswith("ال"):
-        return len(prefix) - 2
-    return len(prefix)
-
-
-def _sun_article(article: str, word: str) -> bool:
-    """Whether ``article`` is "al" written as the sun letter it became ("ar rawdah", "as-safa")."""
-    return article in _SUN_ARTICLES and word.startswith(article[1:])
-
-
-def _key(token: str) -> str:
-    return latin_key(token) if token.isascii() and not token.isdigit() else token
-
-
-def latin_key(token: str) -> str:
-    """A Latin spelling's skeleton, so "rawda", "rawdah", "rowdha" and "al-rawdah" meet.
-
-    "ou"/"oo"/"o" → "u", "ee"/"ii"/"e" → "i", Arabizi-folded, doubled letters single, a final "h" after
-    a vowel dropped ("salamah" → "salama").
-    """
-    key = token.lower().replace("ou", "u").replace("oo", "u").replace("ee", "i").replace("ii", "i")
-    key = arabizi_fold(key).replace("o", "u").replace("e", "i")
-    key = re.sub(r"(.)\1+", r"\1", key)
-    if len(key) > 3 and key.endswith("h") and key[-2] in "aeiou":
-        key = key[:-1]
-    return key
-
-
-def _swapped(name: str) -> str:
-    """The name with its head word moved: "مول العرب" is also said "العرب مول"; "" for other names."""
-    words = name.split()
-    if len(words) < 2:
-        return ""
-    if words[0] in _HEAD_WORDS:
-        return " ".join([*words[1:], words[0]])
-    if words[-1] in _HEAD_WORDS:
-        return " ".join([words[-1], *words[:-1]])
-    return ""
-
-
-def _bare(token: str) -> str:
-    for prefix in ("ال",):
-        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
-            return token[len(prefix) :]
-    return token
-
-
-def _is_extension(a: str, b: str) -> bool:
-    """One word is the other plus letters at an end: a different word more often than a typo."""
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return len(short) < len(long_) and len(short) < 7 and (long_.startswith(short) or long_.endswith(short))
-
-
 def _outranks(entry: GazetteerEntry, current: GazetteerEntry) -> bool:
     """Which meaning a phrase keeps when two records share it.
 
@@ -187,38 +175,41 @@ def _outranks(entry: GazetteerEntry, current: GazetteerEntry) -> bool:
     return _PRIORITY[entry.entity] > _PRIORITY[current.entity]
 
 
-def canonical_tokens(text: str) -> tuple[str, ...]:
-    """The tokens a name is matched on: folded, article removed, one-letter and article tokens dropped."""
-    out = []
-    tokens = _TOKEN.findall(fold(text))
-    for i, token in enumerate(tokens):
-        if token in _DROP or (len(token) < 2 and not token.isdigit()):
-            continue
-        if i + 1 < len(tokens) and _sun_article(token, tokens[i + 1]):
-            continue
-        out.append(_key(_bare(token)))
-    return tuple(out)
-
-
 class Gazetteer:
     """Longest-match entity extraction over canonical tokens, with fuzzy tolerance for typos."""
 
-    def __init__(self, entries: Iterable[GazetteerEntry], fuzzy_cutoff: float = 80.0) -> None:
-        """Index ``entries``; tokens of four letters or more match with rapidfuzz ratio ≥ ``fuzzy_cutoff``."""
+    def __init__(
+        self,
+        entries: Iterable[GazetteerEntry],
+        fuzzy_cutoff: float = 80.0,
+        kinds: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        """Index ``entries``; tokens of four letters or more match with rapidfuzz ratio ≥ ``fuzzy_cutoff``.
+
+        ``kinds`` maps a place id to its category ids, so a place takes its own kind word beside it
+        (:mod:`nlu.spans`).
+        """
         self.phrases: dict[tuple[str, ...], GazetteerEntry] = {}
+        city = set(canonical_tokens("جدة jeddah jiddah"))
+        city_named: set[str] = set()
         for entry in entries:
             key = canonical_tokens(entry.surface)
             if not key:
                 continue
+            if entry.entity == "place" and city.intersection(key):
+                city_named.add(entry.value)
             current = self.phrases.get(key)
             if current is None or _outranks(entry, current):
                 self.phrases[key] = entry
+        self.kinds: Mapping[str, Sequence[str]] = kinds or {}
+        self.city_named = frozenset(city_named)
         self.vocab = {token for key in self.phrases for token in key}
         self._fuzzy_vocab = sorted(t for t in self.vocab if len(t) >= 4 and not t.isdigit())
         self.max_len = max((len(k) for k in self.phrases), default=1)
         self.fuzzy_cutoff = fuzzy_cutoff
         self._cache: dict[str, tuple[str, float, int] | None] = {}
         listing = "\n".join(f"{' '.join(k)}\t{e.entity}\t{e.value}" for k, e in sorted(self.phrases.items()))
+        listing += "\n" + "\n".join(f"{p}\t{' '.join(c)}" for p, c in sorted(self.kinds.items()))
         patterns = f"{_TIME.pattern}\n{_SET_PHRASE.pattern}"
         self.digest = hashlib.sha256(f"{patterns}\n{listing}".encode()).hexdigest()[:16]
         """Identifies what this gazetteer finds (models trained with it are named by it)."""
@@ -237,7 +228,7 @@ class Gazetteer:
             entries.extend(GazetteerEntry(entity, value, n) for n in names)
 
         for place_id, names in store.places.named():  # a synced "صيدلية" has none: the word stays the kind
-            add("place", place_id, [*names, *(_swapped(n) for n in names if _swapped(n))])
+            add("place", place_id, [*names, *(swapped(n) for n in names if swapped(n))])
         for category in store.categories.values():
             names = [category.name.ar, category.name.en, *category.synonyms.ar, *category.synonyms.en]
             add("category", category.id, names)
@@ -257,14 +248,14 @@ class Gazetteer:
         for surface, value in (synonyms or {}).items():
             if value in kinds:
                 entries.append(GazetteerEntry(kinds[value], value, surface))
-        return cls(entries)
+        return cls(entries, kinds={f.id: f.categories for f in store.places.facts if f.names})
 
     def _canon(self, token: str) -> tuple[str, float, int] | None:
         """The vocabulary token ``token`` stands for, with the match score and the clitic length.
 
         The clitic length is how many of its first letters stay outside the name ("و" of "والصيدلية").
         """
-        token = _key(token)
+        token = token_key(token)
         if token in self.vocab:
             return token, 100.0, 0
         cached = self._cache.get(token, False)
@@ -277,11 +268,11 @@ class Gazetteer:
         return result
 
     def _resolve(self, token: str) -> tuple[str, float, int] | None:
-        prefixes = _LATIN_PREFIXES if token.isascii() else _AR_PREFIXES
+        prefixes = LATIN_PREFIXES if token.isascii() else AR_PREFIXES
         for prefix in prefixes:
             rest = token[len(prefix) :]
             if token.startswith(prefix) and len(rest) >= 2 and rest in self.vocab:
-                return rest, 100.0, _clitic(token, prefix)
+                return rest, 100.0, clitic(token, prefix)
         if token.isascii():
             folded = arabizi_fold(token)
             if folded != token and folded in self.vocab:
@@ -291,7 +282,7 @@ class Gazetteer:
         bare, skip = token, 0
         for prefix in prefixes:
             if token.startswith(prefix) and len(token) - len(prefix) >= 4:
-                bare, skip = token[len(prefix) :], _clitic(token, prefix)
+                bare, skip = token[len(prefix) :], clitic(token, prefix)
                 break
         best = None
         for candidate, outside in {(token, 0), (bare, skip)}:
@@ -299,7 +290,7 @@ class Gazetteer:
                 candidate, self._fuzzy_vocab, scorer=fuzz.ratio, score_cutoff=self._cutoff(candidate), limit=3
             )
             for word, score, _index in found:
-                if _is_extension(candidate, word):
+                if is_extension(candidate, word):
                     continue  # "balady" is another word, not a typo of "balad"
                 if best is None or score > best[1]:
                     best = (word, float(score), outside)
@@ -310,69 +301,120 @@ class Gazetteer:
         # A one-letter slip in a four-letter word is 75 %: short words need an exact-ish match.
         return self.fuzzy_cutoff if len(token) >= 6 else max(self.fuzzy_cutoff, 85.0)
 
+    def _tokens(self, norm: Normalized, taken: Sequence[tuple[int, int]]) -> list[Token]:
+        """The message's words as canonical tokens ("" where no name can be), articles folded in."""
+        tokens: list[Token] = []
+        words = list(WORD.finditer(norm.text))
+        skip = 0
+        for index, match in enumerate(words):
+            if skip:
+                skip -= 1
+                continue
+            if any(s <= match.start() < e for s, e in taken):
+                tokens.append(Token("", 0.0, match.start(), match.end()))
+                continue
+            word = match.group()
+            following = words[index + 1] if index + 1 < len(words) else None
+            sun = following is not None and sun_article(word, following.group())
+            if sun and not english_word(norm, match):
+                tokens.append(Token("", 0.0, match.start(), match.end(), skip=True, article=True))
+                continue
+            if word in DROP:
+                article = word in LATIN_ARTICLES
+                tokens.append(Token("", 0.0, match.start(), match.end(), skip=True, article=article))
+                continue  # "al" / "the" between words does not break a name
+            end = match.end()
+            if ABD.match(word) and following is not None:  # "عبد الرؤوف" is "عبدالرؤوف"
+                joined = following
+                if following.group() in LATIN_ARTICLES and index + 2 < len(words):
+                    joined, skip = words[index + 2], 1
+                word, end, skip = word + joined.group(), joined.end(), skip + 1
+            canon = self._canon(bare(word)) or (self._canon(word) if bare(word) != word else None)
+            canon = canon or self._tanween(word)
+            tokens.append(
+                Token(canon[0], canon[1], match.start() + canon[2], end)
+                if canon
+                else Token("", 0.0, match.start(), end)
+            )
+        return tokens
+
+    def _tanween(self, word: str) -> tuple[str, float, int] | None:
+        """An MSA accusative read as its noun: "موعداً" (folded "موعدا") is "موعد"."""
+        if len(word) < _TANWEEN_ALEF_MIN or not word.endswith("ا") or word.isascii():
+            return None
+        found = self._canon(bare(word[:-1]))
+        return (found[0], found[1], found[2]) if found and found[1] >= 100.0 else None
+
+    def _match_at(self, tokens: Sequence[Token], i: int) -> tuple[Hit, int] | None:
+        """The longest name starting at token ``i``, and how many tokens it takes (articles included)."""
+        if not tokens[i].canon:
+            return None
+        reach, words = i, 0
+        while reach < len(tokens) and words < self.max_len:
+            words += not tokens[reach].skip
+            reach += 1
+        for n in range(reach - i, 0, -1):
+            window = [t for t in tokens[i : i + n] if not t.skip]
+            if tokens[i + n - 1].skip:
+                continue  # a name never ends on an article
+            if any(not t.canon for t in window):
+                continue
+            key = tuple(t.canon for t in window)
+            entry = self.phrases.get(key)
+            if entry is None:
+                continue
+            confidence = min(t.score for t in window) / 100.0
+            if len(window) == 1 and confidence < _SINGLE_WORD_FUZZY:
+                continue  # a one-word name near another word ("دولار"/"دوار") is that other word
+            first = window[0].start
+            if entry.entity == "district" and len(key) > 1 and key[0] in _DISTRICT_WORDS:
+                rest = self.phrases.get(key[1:])
+                if rest is not None and rest.value == entry.value:
+                    first = window[1].start  # "حي [الروضة]"
+            elif i and tokens[i - 1].article and tokens[i - 1].end + 2 >= first:
+                first = tokens[i - 1].start  # "[al balad]", "[ar-rawdah]": a Latin article is part of it
+            last = window[-1].end
+            if entry.entity == "district" and len(key) > 1 and key[-1] in _DISTRICT_WORDS:
+                rest = self.phrases.get(key[:-1])
+                if rest is not None and rest.value == entry.value:
+                    last = window[-2].end  # "[Al-Rawdah] district"
+            return Hit(entry.entity, entry.value, first, last, confidence), n
+        return None
+
     def extract(self, norm: Normalized) -> list[Entity]:
         """Entities in a normalised message, offsets in its original text, in text order."""
         found: list[Entity] = []
-        taken: list[tuple[int, int]] = []
+        taken = [(m.start(), m.end()) for m in _SET_PHRASE.finditer(norm.text)]
         for match in _TIME.finditer(norm.text):
             if match.start() and norm.text[match.start() - 1] in "وف" and _NOW.fullmatch(match.group()):
                 continue  # "طيب ودحين فين …", "والحين وش اسوي": "and now", moving the talk on
+            if any(s <= match.start() < e for s, e in taken):
+                continue  # "bye for now"
+            if match.group().lower() == "now" and _NOT_NOW.search(norm.text[: match.start()]):
+                continue  # "until now", "just now"
             lead = _TIME_PREPOSITION.match(match.group())
-            start, end = norm.span(match.start() + (lead.end() if lead else 0), match.end())
+            day = match.group("day") or match.group("relday")
+            trail = _TRAILING_PART.search(day) if day else None
+            last = match.start() + trail.start() if trail else match.end()
+            start, end = norm.span(match.start() + (lead.end() if lead else 0), last)
             found.append(
                 Entity("time", norm.original[start:end], start, end, norm.original[start:end], 1.0, "regex")
             )
             taken.append((match.start(), match.end()))
-        taken += [(m.start(), m.end()) for m in _SET_PHRASE.finditer(norm.text)]
 
-        tokens: list[tuple[str, float, int, int]] = []
-        """canonical token, score, start (after any clitic), end"""
-        articles: dict[int, int] = {}
-        """token start → start of a Latin article right before it ("al balad" is named with its "al")"""
-        for match in _TOKEN.finditer(norm.text):
-            if any(s <= match.start() < e for s, e in taken):
-                tokens.append(("", 0.0, match.start(), match.end()))
-                continue
-            word = match.group()
-            following = _TOKEN.match(norm.text, match.end() + 1)
-            if following is not None and _sun_article(word, following.group()):
-                articles[match.end()] = match.start()
-                continue
-            if word in _DROP:
-                if word in _LATIN_ARTICLES:
-                    articles[match.end()] = match.start()
-                continue  # "al" / "the" between words does not break a name
-            canon = self._canon(_bare(word)) or (self._canon(word) if _bare(word) != word else None)
-            tokens.append(
-                (canon[0], canon[1], match.start() + canon[2], match.end())
-                if canon
-                else ("", 0.0, match.start(), match.end())
-            )
-
+        tokens = self._tokens(norm, taken)
+        hits: list[Hit] = []
         i = 0
         while i < len(tokens):
-            matched = False
-            for n in range(min(self.max_len, len(tokens) - i), 0, -1):
-                window = tokens[i : i + n]
-                if any(not t[0] for t in window):
-                    continue
-                entry = self.phrases.get(tuple(t[0] for t in window))
-                if entry is None:
-                    continue
-                confidence = min(t[1] for t in window) / 100.0
-                if n == 1 and confidence < _SINGLE_WORD_FUZZY:
-                    continue  # a one-word name near another word ("دولار"/"دوار") is that other word
-                first = window[0][2]
-                before = norm.text[:first].rstrip(" -")
-                if len(before) < first:
-                    first = articles.get(len(before), first)
-                start, end = norm.span(first, window[-1][3])
-                surface = norm.original[start:end]
-                found.append(Entity(entry.entity, entry.value, start, end, surface, confidence))
-                i += n
-                matched = True
-                break
-            if not matched:
+            matched = self._match_at(tokens, i)
+            if matched is None:
                 i += 1
+                continue
+            hit, n = matched
+            hits.append(hit)
+            i += n
+        for hit in apply(hits, norm.text, self.kinds, self.city_named):
+            start, end = norm.span(hit.start, hit.end)
+            found.append(Entity(hit.entity, hit.value, start, end, norm.original[start:end], hit.confidence))
         found.sort(key=lambda e: e.start)
         return found
