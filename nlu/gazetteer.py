@@ -49,6 +49,7 @@ _DISTRICT_WORDS = frozenset(
     {"حي", "hay", "hai", "hayy", "7ay", "7ai", "district", "neighbourhood", "neighborhood"}
 )
 """The word "district": outside a district's span ("حي [الروضة]", "[Al-Rawdah] district")."""
+_IN_WORDS = frozenset({"في", "fi", "fe", "in", "inside", "داخل"})
 _TANWEEN_ALEF_MIN = 4
 """An MSA accusative ("موعداً مرئياً", "منتزهاً") is read as its noun when this long."""
 _SINGLE_WORD_FUZZY = 0.9
@@ -175,6 +176,15 @@ def _outranks(entry: GazetteerEntry, current: GazetteerEntry) -> bool:
     return _PRIORITY[entry.entity] > _PRIORITY[current.entity]
 
 
+def _after_in(text: str, tokens: Sequence[Token], i: int) -> bool:
+    """Whether token ``i`` follows "in" ("في", "fi", "in", an attached "ب"), a Latin article between."""
+    start = tokens[i - 1].start if i and tokens[i - 1].article else tokens[i].start
+    if start and text[start - 1] == "ب" and (start == 1 or not text[start - 2].isalnum()):
+        return True
+    before = text[:start].rstrip(" -").rsplit(" ", 1)[-1]
+    return before in _IN_WORDS
+
+
 class Gazetteer:
     """Longest-match entity extraction over canonical tokens, with fuzzy tolerance for typos."""
 
@@ -190,6 +200,8 @@ class Gazetteer:
         (:mod:`nlu.spans`).
         """
         self.phrases: dict[tuple[str, ...], GazetteerEntry] = {}
+        self.areas: dict[tuple[str, ...], GazetteerEntry] = {}
+        """Districts whose words also name a kind: read as the district after "in" ("في [الشاطئ]")."""
         city = set(canonical_tokens("جدة jeddah jiddah"))
         city_named: set[str] = set()
         for entry in entries:
@@ -201,6 +213,10 @@ class Gazetteer:
             current = self.phrases.get(key)
             if current is None or _outranks(entry, current):
                 self.phrases[key] = entry
+            if entry.entity == "district" and current is not None:
+                self.areas[key] = entry
+            elif current is not None and current.entity == "district":
+                self.areas[key] = current
         self.kinds: Mapping[str, Sequence[str]] = kinds or {}
         self.city_named = frozenset(city_named)
         self.vocab = {token for key in self.phrases for token in key}
@@ -345,7 +361,7 @@ class Gazetteer:
         found = self._canon(bare(word[:-1]))
         return (found[0], found[1], found[2]) if found and found[1] >= 100.0 else None
 
-    def _match_at(self, tokens: Sequence[Token], i: int) -> tuple[Hit, int] | None:
+    def _match_at(self, text: str, tokens: Sequence[Token], i: int) -> tuple[Hit, int] | None:
         """The longest name starting at token ``i``, and how many tokens it takes (articles included)."""
         if not tokens[i].canon:
             return None
@@ -363,6 +379,8 @@ class Gazetteer:
             entry = self.phrases.get(key)
             if entry is None:
                 continue
+            if entry.entity == "category" and key in self.areas and _after_in(text, tokens, i):
+                entry = self.areas[key]  # "في [الشاطئ]", "fi [el shati2]": the district, not the beach
             confidence = min(t.score for t in window) / 100.0
             if len(window) == 1 and confidence < _SINGLE_WORD_FUZZY:
                 continue  # a one-word name near another word ("دولار"/"دوار") is that other word
@@ -406,7 +424,7 @@ class Gazetteer:
         hits: list[Hit] = []
         i = 0
         while i < len(tokens):
-            matched = self._match_at(tokens, i)
+            matched = self._match_at(norm.text, tokens, i)
             if matched is None:
                 i += 1
                 continue

@@ -77,10 +77,14 @@ def latin_key(token: str) -> str:
     """A Latin spelling's skeleton, so "rawda", "rawdah", "rowdha" and "al-rawdah" meet.
 
     "ou"/"oo"/"o" → "u", "ee"/"ii"/"e" → "i", Arabizi-folded, doubled letters single, a final "h" after
-    a vowel dropped ("salamah" → "salama"), an English plural "s" dropped from a longer word, and
+    a vowel dropped ("salamah" → "salama"), a final Arabizi hamza "2" dropped ("shati2" → "shati"), an
+    English plural "s" dropped from a longer word, and
     "abd"/"abdel"/"abdul" at the start read alike ("abdelaziz", "abdulaziz").
     """
-    key = token.lower().replace("ou", "u").replace("oo", "u").replace("ee", "i").replace("ii", "i")
+    key = token.lower()
+    if len(key) > 3 and key.endswith("2") and key[-2].isalpha():
+        key = key[:-1]  # a final hamza is silent: "shati2", "tawari2"
+    key = key.replace("ou", "u").replace("oo", "u").replace("ee", "i").replace("ii", "i")
     key = arabizi_fold(key).replace("o", "u").replace("e", "i")
     key = re.sub(r"(.)\1+", r"\1", key)
     if len(key) > 3 and key.endswith("h") and key[-2] in "aeiou":

@@ -7,10 +7,14 @@ The gazetteer (:mod:`nlu.gazetteer`) finds names; these rules settle what a read
   "[King Faisal Specialist Hospital]"), but only a kind the place is (a hospital's "مستشفى", not the
   "صيدلية" in "صيدلية رد سي مول");
 * a place whose full name holds the city's name takes it beside it too ("[Jeddah Passport Office]",
-  "[مستشفى الملك فهد بجدة]");
+  "[Hilton Jeddah]"), but not "in Jeddah" ("[الجوازات] بجدة");
+* an Arabic adjective right after a kind describes it, it is no second kind: "[مستشفى] حكومي",
+  "[مطعم] تراثي";
 * a kind of place named after "has", "with", "فيه", "مزود ب" … that follow a place or another kind is
   something the first one has, not the kind asked for: "does Red Sea Mall have a cinema", "حديقة فيها
   ممشى", "rooftop cafe with a sea view" carry no second category;
+* an Arabic kind right before a place names a part of it: "عيادات [مستشفى العيون]" (a place's own kind
+  word was taken into its name first);
 * the body a service is had "with" is no place asked about: "احجز [موعد مرئي] مع البلدية", "book a
   [video appointment] with the municipality";
 * an English cuisine word before "restaurant" is part of the kind ("[seafood restaurant]",
@@ -29,13 +33,15 @@ __all__ = ["Hit", "apply"]
 
 _WORD = re.compile(r"[^\W_]+")
 _CLAUSE_BREAK = re.compile(r"[.?!,;:]")
-_CITY = re.compile(r"(?:ب|ف)?جده|jedd?ah?|jidd?ah?", re.IGNORECASE)
+_CITY = re.compile(r"جده|jedd?ah?|jidd?ah?", re.IGNORECASE)
+"""The city's name as a word of a place's name ("بجدة", "in Jeddah", says where, and stays outside)."""
 _HAS = frozenset(
     {
         "فيه", "فيها", "فيهم", "بها", "به", "عنده", "عندها", "عندهم", "مزود", "مزوده", "مجهز", "مجهزه",
         "fih", "fiha", "feeh", "feha", "fiih", "has", "have", "having", "with", "offers", "offer",
     }
 )  # fmt: skip
+_ARTICLES = frozenset({"the", "al", "el"})
 _WITH = frozenset({"مع", "with", "ma3", "ma3a", "عبر", "via", "through"})
 _CUISINE = re.compile(
     r"(?:seafood|sea food|fish|indian|italian|lebanese|turkish|yemeni|hijazi|saudi|arabic|arabian|chinese"
@@ -121,7 +127,9 @@ def _facility(text: str, earlier: Hit, hit: Hit) -> bool:
 
 def _provider(text: str, earlier: Hit, hit: Hit) -> bool:
     """``hit`` is the body a service is had with: "[موعد مرئي] مع البلدية"."""
-    words = [w for w in _WORD.findall(_between(text, earlier, hit)) if w not in ("the", "al", "el")]
+    words = [w for w in _WORD.findall(_between(text, earlier, hit)) if w not in _ARTICLES]
+    if len([w for w in _WORD.findall(text[hit.start : hit.end]) if w not in _ARTICLES]) > 1:
+        return False  # "with Jeddah Municipality" names which one
     return (
         earlier.entity == "service"
         and hit.entity in ("place", "category")
@@ -135,6 +143,35 @@ def _with_cuisine(hit: Hit, text: str, after: int) -> Hit:
     if cuisine is None or (cuisine.start() and text[cuisine.start() - 1].isalnum()):
         return hit
     return replace(hit, start=cuisine.start())
+
+
+def _part_of(text: str, hit: Hit, hits: Sequence[Hit]) -> bool:
+    """``hit`` (an Arabic kind) is a part of the place right after it: "عيادات [مستشفى العيون]"."""
+    after = next((h for h in hits if h.start >= hit.end), None)
+    return (
+        after is not None
+        and after.entity == "place"
+        and _joined(text, hit, after)
+        and not text[hit.start : hit.end].isascii()
+    )
+
+
+def _describes(text: str, earlier: Hit, hit: Hit) -> bool:
+    """``hit`` is an Arabic adjective (nisba: "حكومي", "التراثيه") right after the kind it describes.
+
+    An adjective agrees with its noun: both with the article or both without ("مستشفى حكومي",
+    "المطاعم التراثيه"); "مطاعم العزيزيه" is a district's restaurants.
+    """
+    word, noun = text[hit.start : hit.end], text[earlier.start : earlier.end]
+    return (
+        earlier.entity == "category"
+        and hit.entity in ("category", "district")
+        and _joined(text, earlier, hit)
+        and " " not in word
+        and not word.isascii()
+        and (word.endswith("ي") or word.endswith("يه"))
+        and word.startswith("ال") == noun.startswith("ال")
+    )
 
 
 def apply(
@@ -155,8 +192,12 @@ def apply(
     kept: list[Hit] = []
     for hit in merged:
         earlier = next((h for h in reversed(kept) if h.end <= hit.start), None)
+        if hit.entity == "category" and _part_of(text, hit, merged):
+            continue
         if earlier is not None and (
-            (hit.entity == "category" and _facility(text, earlier, hit)) or _provider(text, earlier, hit)
+            (hit.entity == "category" and _facility(text, earlier, hit))
+            or _provider(text, earlier, hit)
+            or _describes(text, earlier, hit)
         ):
             continue
         if hit.entity == "category" and hit.value == "restaurant":
