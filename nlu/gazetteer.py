@@ -38,8 +38,9 @@ from nlu.names import (
     key as token_key,
 )
 from nlu.normalize import Normalized, arabizi_fold
-from nlu.spans import Hit, apply
+from nlu.spans import SPAN_RULES, Hit, apply
 from nlu.types import Entity
+from nlu.unknown import UNKNOWN, named_places
 
 __all__ = ["Gazetteer", "GazetteerEntry", "canonical_tokens", "latin_key"]
 
@@ -147,6 +148,9 @@ _SET_PHRASE = re.compile(
     r"|(?:الله )?يعطيك(?:م)? (?:العافيه|الصحه)|(?:الله )?يعافيك(?:م)?|جزاك(?:م)? الله خير(?:ا)?"
     r"|الله يجزاك(?:م)? (?:ب)?(?:ال)?خير|بارك الله فيك(?:م)?|(?:الله )?يحفظك(?:م)?|(?:في|ف) امان الله"
     r"|(?:الله )?(?:يحييك|حياك|يخليك|يسعدك|يوفقك)(?:م)?(?: الله)?"
+    # fixed compounds whose words name no place: e-mail is no post office, a lamp post no district
+    r"|(?:ال)?بريد (?:ال)?الكتروني|عمود (?:ال)?نور|عمود (?:ال)?اناره|سوق (?:ال)?اسهم"
+    r"|stock (?:market|exchange)"
     r"|in ?sha ?allah|insha'?allah|inshalla|mashallah|masha'?allah|alhamdulill?ah|bismillah"
     r"|(?:wa )?ra[7h]mat ?(?:u|o)?llah(?: wa ?barakatu[h]?)?"
     r"|(?:as|al|el)? ?salamu? (?:alaikum|alaykum|3alaykum|3alaikum)"
@@ -193,6 +197,7 @@ class Gazetteer:
         entries: Iterable[GazetteerEntry],
         fuzzy_cutoff: float = 80.0,
         kinds: Mapping[str, Sequence[str]] | None = None,
+        common: frozenset[str] | None = None,
     ) -> None:
         """Index ``entries``; tokens of four letters or more match with rapidfuzz ratio ≥ ``fuzzy_cutoff``.
 
@@ -218,6 +223,8 @@ class Gazetteer:
             elif current is not None and current.entity == "district":
                 self.areas[key] = current
         self.kinds: Mapping[str, Sequence[str]] = kinds or {}
+        self.common = common
+        """The training data's common words; None: no places beyond the store's are found."""
         self.city_named = frozenset(city_named)
         self.vocab = {token for key in self.phrases for token in key}
         self._fuzzy_vocab = sorted(t for t in self.vocab if len(t) >= 4 and not t.isdigit())
@@ -226,17 +233,25 @@ class Gazetteer:
         self._cache: dict[str, tuple[str, float, int] | None] = {}
         listing = "\n".join(f"{' '.join(k)}\t{e.entity}\t{e.value}" for k, e in sorted(self.phrases.items()))
         listing += "\n" + "\n".join(f"{p}\t{' '.join(c)}" for p, c in sorted(self.kinds.items()))
+        listing += "\n" + ("-" if common is None else " ".join(sorted(common))) + f"\n{SPAN_RULES}"
         patterns = f"{_TIME.pattern}\n{_SET_PHRASE.pattern}"
         self.digest = hashlib.sha256(f"{patterns}\n{listing}".encode()).hexdigest()[:16]
         """Identifies what this gazetteer finds (models trained with it are named by it)."""
 
     @classmethod
-    def from_store(cls, store: Store, synonyms: Mapping[str, str] | None = None) -> Gazetteer:
+    def from_store(
+        cls,
+        store: Store,
+        synonyms: Mapping[str, str] | None = None,
+        common: frozenset[str] | None = None,
+    ) -> Gazetteer:
         """Every place, category, district and service name and alias in ``store``.
 
         Args:
             store: the knowledge index.
             synonyms: extra surface → value pairs (Rasa ``synonym`` blocks) for values the store knows.
+            common: the common words of the training data (:func:`nlu.unknown.common_words`); with them,
+                places the store does not hold are found by a kind word and a name ("مستشفى بخش").
         """
         entries: list[GazetteerEntry] = []
 
@@ -264,7 +279,8 @@ class Gazetteer:
         for surface, value in (synonyms or {}).items():
             if value in kinds:
                 entries.append(GazetteerEntry(kinds[value], value, surface))
-        return cls(entries, kinds={f.id: f.categories for f in store.places.facts if f.names})
+        kinds_of = {f.id: f.categories for f in store.places.facts if f.names}
+        return cls(entries, kinds=kinds_of, common=common)
 
     def _canon(self, token: str) -> tuple[str, float, int] | None:
         """The vocabulary token ``token`` stands for, with the match score and the clitic length.
@@ -335,10 +351,10 @@ class Gazetteer:
             if sun and not english_word(norm, match):
                 tokens.append(Token("", 0.0, match.start(), match.end(), skip=True, article=True))
                 continue
-            if word in DROP:
+            if word in DROP or (word == "s" and norm.text[match.start() - 1 : match.start()] == "'"):
                 article = word in LATIN_ARTICLES
                 tokens.append(Token("", 0.0, match.start(), match.end(), skip=True, article=article))
-                continue  # "al" / "the" between words does not break a name
+                continue  # "al" / "the" between words, or a possessive "'s", does not break a name
             end = match.end()
             if ABD.match(word) and following is not None:  # "عبد الرؤوف" is "عبدالرؤوف"
                 joined = following
@@ -399,8 +415,12 @@ class Gazetteer:
             return Hit(entry.entity, entry.value, first, last, confidence), n
         return None
 
-    def extract(self, norm: Normalized) -> list[Entity]:
-        """Entities in a normalised message, offsets in its original text, in text order."""
+    def extract(self, norm: Normalized, names: bool = True) -> list[Entity]:
+        """Entities in a normalised message, offsets in its original text, in text order.
+
+        With ``names`` (and common words), a place the store does not hold is found by a kind word and a
+        name beside it (:mod:`nlu.unknown`), its value the name as said.
+        """
         found: list[Entity] = []
         taken = [(m.start(), m.end()) for m in _SET_PHRASE.finditer(norm.text)]
         for match in _TIME.finditer(norm.text):
@@ -431,8 +451,13 @@ class Gazetteer:
             hit, n = matched
             hits.append(hit)
             i += n
-        for hit in apply(hits, norm.text, self.kinds, self.city_named):
+        hits = apply(hits, norm.text, self.kinds, self.city_named)
+        if names and self.common is not None:
+            hits = named_places(norm, hits, self.common, taken)
+        for hit in hits:
             start, end = norm.span(hit.start, hit.end)
-            found.append(Entity(hit.entity, hit.value, start, end, norm.original[start:end], hit.confidence))
+            surface = norm.original[start:end]
+            value = surface if hit.extractor == UNKNOWN else hit.value
+            found.append(Entity(hit.entity, value, start, end, surface, hit.confidence, hit.extractor))
         found.sort(key=lambda e: e.start)
         return found

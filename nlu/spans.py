@@ -17,6 +17,7 @@ The gazetteer (:mod:`nlu.gazetteer`) finds names; these rules settle what a read
   word was taken into its name first);
 * the body a service is had "with" is no place asked about: "احجز [موعد مرئي] مع البلدية", "book a
   [video appointment] with the municipality";
+* a kind after "my", "our" … is the person's own place, not one asked for ("for my restaurant staff");
 * an English cuisine word before "restaurant" is part of the kind ("[seafood restaurant]",
   "[Indian restaurants]"); Arabic puts it after and it stays outside ("[مطعم] هندي").
 
@@ -29,7 +30,10 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-__all__ = ["Hit", "apply"]
+__all__ = ["SPAN_RULES", "Hit", "apply"]
+
+SPAN_RULES = 2
+"""The version of these rules, in the gazetteer's digest: models trained under other rules retrain."""
 
 _WORD = re.compile(r"[^\W_]+")
 _CLAUSE_BREAK = re.compile(r"[.?!,;:]")
@@ -41,6 +45,8 @@ _HAS = frozenset(
         "fih", "fiha", "feeh", "feha", "fiih", "has", "have", "having", "with", "offers", "offer",
     }
 )  # fmt: skip
+_OWNER = re.compile(r"(?<![^\W_])(?:my|our|his|her|their) $", re.IGNORECASE)
+"""Someone's own place is no kind asked for: "a health certificate for my restaurant staff"."""
 _ARTICLES = frozenset({"the", "al", "el"})
 _WITH = frozenset({"مع", "with", "ma3", "ma3a", "عبر", "via", "through"})
 _CUISINE = re.compile(
@@ -65,6 +71,7 @@ class Hit:
     start: int
     end: int
     confidence: float
+    extractor: str = "gazetteer"
 
 
 def _between(text: str, left: Hit, right: Hit) -> str:
@@ -192,7 +199,7 @@ def apply(
     kept: list[Hit] = []
     for hit in merged:
         earlier = next((h for h in reversed(kept) if h.end <= hit.start), None)
-        if hit.entity == "category" and _part_of(text, hit, merged):
+        if hit.entity == "category" and (_part_of(text, hit, merged) or _OWNER.search(text, 0, hit.start)):
             continue
         if earlier is not None and (
             (hit.entity == "category" and _facility(text, earlier, hit))
