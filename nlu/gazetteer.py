@@ -287,13 +287,13 @@ class Gazetteer:
 
         The clitic length is how many of its first letters stay outside the name ("و" of "والصيدلية").
         """
-        token = token_key(token)
         if token in self.vocab:
             return token, 100.0, 0
-        cached = self._cache.get(token, False)
+        cached = self._cache.get(token, False)  # by the word as written: a Latin key costs a few regexes
         if cached is not False:
             return cached  # type: ignore[return-value]
-        result = self._resolve(token)
+        keyed = token_key(token)
+        result = (keyed, 100.0, 0) if keyed in self.vocab else self._resolve(keyed)
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
         self._cache[token] = result

@@ -53,6 +53,12 @@ _EN_HEADS = frozenset(
         "municipality", "department", "directorate", "authority", "ministry", "office",
     }
 )  # fmt: skip
+_HEAD = re.compile(
+    r"(?<![^\W_])[وبلف]?(?:"
+    + "|".join(sorted(map(re.escape, _AR_HEADS | _EN_HEADS), key=len, reverse=True))
+    + r")(?![^\W_])"
+)
+"""A word that may head a name (quick test before the word-by-word reading)."""
 # Words that describe a kind, or ask about it, rather than name it.
 _MODIFIERS = frozenset(
     fold(w)
@@ -166,6 +172,8 @@ def named_places(
     A kind hit inside such a name is dropped; the name becomes a ``place`` hit whose value is its
     normalised text.
     """
+    if _HEAD.search(norm.text) is None:
+        return list(hits)  # most messages name no kind that could head a name
     words = [_Word(m.group(), m.start(), m.end()) for m in _WORD.finditer(norm.text)]
     walls = [Hit("", "", s, e, 0.0) for s, e in blocked]
     found: list[Hit] = []
