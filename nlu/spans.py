@@ -97,7 +97,8 @@ def _merge_kinds(hits: list[Hit], text: str, kinds: Mapping[str, Sequence[str]])
                     hit, start=previous.start, confidence=min(hit.confidence, previous.confidence)
                 )
                 continue
-            if previous.entity == "place" and _own_kind(hit, previous, kinds):
+            english_order = text[hit.start : hit.end].isascii()  # "[Tayebat Museum]", not "tayebat متحف"
+            if previous.entity == "place" and english_order and _own_kind(hit, previous, kinds):
                 out[-1] = replace(previous, end=hit.end, confidence=min(hit.confidence, previous.confidence))
                 continue
         out.append(hit)
