@@ -24,15 +24,16 @@ from nlu.training_data import Example
 
 __all__ = ["UNKNOWN", "common_words", "named_places"]
 
-UNKNOWN = "name"
-"""The extractor of a place the knowledge base does not hold."""
-CONFIDENCE = 0.6
-_MAX_WORDS = 4
-_MIN_COUNT = 2
-"""A word the training data uses this often outside names is a common word."""
 _WORD = re.compile(r"[^\W_]+")
 _BREAK = re.compile(r"[.?!,;:()\"]")
 _CITY = re.compile(r"جده|jedd?ah?")
+UNKNOWN = "name"
+"""The extractor of a place the knowledge base does not hold."""
+CONFIDENCE = 0.6
+"""A name is likelier a place than not, but less sure than one the knowledge base holds."""
+_MAX_WORDS = 4
+_MIN_COUNT = 2
+"""A word the training data uses this often outside names is a common word."""
 
 # Singular kinds that head a name, and heads that are no category ("دوار", "شارع"), folded.
 _AR_HEADS = frozenset(
