@@ -24,8 +24,7 @@ from typing import Any
 from knowledge.loader import load_knowledge
 from knowledge.store import Store
 from nlu.classifier import IntentModel, train_intent_model
-from nlu.embedded import AUGMENT, C, EmbeddedParser, training_set
-from nlu.gazetteer import Gazetteer
+from nlu.embedded import AUGMENT, C, EmbeddedParser, gazetteer_for, training_set
 from nlu.normalize import fold
 from nlu.training_data import data_files, load_training_data
 
@@ -64,7 +63,7 @@ def train(
     store = Store.from_knowledge(load_knowledge(data_dir).kb, fold)
     data = load_training_data(data_files(train_dir))
     wall, cpu = time.perf_counter(), time.process_time()
-    gazetteer = Gazetteer.from_store(store, data.synonyms)
+    gazetteer = gazetteer_for(store, data)
     texts, labels, groups = training_set(data, gazetteer, augment)
     model = train_intent_model(texts, labels, digest="bench", c=C, groups=groups)
     result = {
@@ -90,9 +89,7 @@ def serve(
     model = IntentModel.load(model_path)
     if raw:
         model.oos_threshold = 0.0
-    parser = EmbeddedParser(
-        model, Gazetteer.from_store(store, data.synonyms), data.lookups.get("arabizi_marker", ())
-    )
+    parser = EmbeddedParser(model, gazetteer_for(store, data), data.lookups.get("arabizi_marker", ()))
     for example in data.examples[::20]:
         parser.parse(example.text)  # warm caches, as a serving process would be
     serving_rss = peak_rss_mb()

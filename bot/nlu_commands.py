@@ -12,9 +12,8 @@ from bot.settings import Settings
 from bot.wiring import KnowledgeService, make_parser, nlu_dir
 from knowledge.store import Store
 from nlu.classifier import train_intent_model
-from nlu.embedded import EmbeddedParser, ensure_model, training_texts
+from nlu.embedded import EmbeddedParser, ensure_model, gazetteer_for, training_texts
 from nlu.evaluate import cross_validate, evaluate
-from nlu.gazetteer import Gazetteer
 from nlu.training_data import Example, TrainingData, data_files, load_training_data
 from nlu.types import Parse
 
@@ -25,7 +24,7 @@ def train_command(settings: Settings, args: argparse.Namespace) -> int:
     """Train the embedded model unless one already matches the data."""
     store = KnowledgeService(settings).store()
     data = load_training_data(data_files(nlu_dir(settings)))
-    gazetteer = Gazetteer.from_store(store, data.synonyms)
+    gazetteer = gazetteer_for(store, data)
     result = ensure_model(nlu_dir(settings), settings.model_dir, gazetteer, force=args.force)
     state = f"trained in {result.seconds:.2f} s" if result.trained else "up to date (data unchanged)"
     print(f"{result.path}: {state}; {len(result.model.classes)} intents")
@@ -42,7 +41,7 @@ def evaluate_command(settings: Settings, args: argparse.Namespace) -> int:
     store = KnowledgeService(settings).store()
     train = load_training_data(data_files(nlu_dir(settings)))
     if args.cv:
-        gazetteer = Gazetteer.from_store(store, train.synonyms)
+        gazetteer = gazetteer_for(store, train)
         arabizi = train.lookups.get("arabizi_marker", ())
 
         def make(examples: Sequence[Example]) -> Callable[[str], Parse]:

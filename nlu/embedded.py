@@ -23,6 +23,7 @@ from nlu.gazetteer import Gazetteer
 from nlu.normalize import fold, normalize, script
 from nlu.training_data import TrainingData, data_files, load_training_data
 from nlu.types import Entity, IntentScore, Parse
+from nlu.unknown import UNKNOWN, common_words
 
 __all__ = [
     "AUGMENT",
@@ -30,6 +31,7 @@ __all__ = [
     "TrainedModel",
     "detect_lang",
     "ensure_model",
+    "gazetteer_for",
     "is_arabizi",
     "model_path",
     "training_set",
@@ -64,6 +66,14 @@ def _bare_answer(text: str, entities: list[Entity]) -> bool:
     return len(outside) <= 1
 
 
+_KIND_SEARCHES = frozenset({"find_place", "nearest_place"})
+
+
+def _kind_only_in_names(entities: Sequence[Entity]) -> bool:
+    """A search whose only kind word went into a name Dalil does not know: the kind is what it asks."""
+    return any(e.extractor == UNKNOWN for e in entities) and not any(e.entity == "category" for e in entities)
+
+
 _ARABIZI_DIGIT = re.compile(r"[a-z][2356789]|[2356789][a-z]")
 _WORD = re.compile(r"[a-z0-9']+")
 _EMOJI_INTENTS = {"👋": "greet", "🙏": "thanks", "👍": "affirm", "👎": "deny", "❤️": "thanks", "🌹": "thanks"}
@@ -91,6 +101,11 @@ def detect_lang(text: str, arabizi_words: frozenset[str] = frozenset()) -> str |
 def is_arabizi(text: str, arabizi_words: frozenset[str] = frozenset()) -> bool:
     """Arabic written in Latin letters: Latin script that :func:`detect_lang` reads as Arabic."""
     return script(text) == "en" and detect_lang(text, arabizi_words) == "ar"
+
+
+def gazetteer_for(store: Store, data: TrainingData) -> Gazetteer:
+    """The gazetteer of ``store`` for a model trained on ``data`` (its synonyms and common words)."""
+    return Gazetteer.from_store(store, data.synonyms, common_words(data.examples))
 
 
 def model_path(model_dir: Path, data: TrainingData, gazetteer: Gazetteer | None = None) -> Path:
@@ -185,7 +200,7 @@ class EmbeddedParser:
     def from_data(cls, store: Store, nlu_dir: Path, model_dir: Path) -> EmbeddedParser:
         """Build from the knowledge index and the Rasa-format data (training the model if needed)."""
         data = load_training_data(data_files(nlu_dir))
-        gazetteer = Gazetteer.from_store(store, data.synonyms)
+        gazetteer = gazetteer_for(store, data)
         model = ensure_model(nlu_dir, model_dir, gazetteer).model
         return cls(model, gazetteer, data.lookups.get("arabizi_marker", ()))
 
@@ -210,5 +225,7 @@ class EmbeddedParser:
         ranking = pick_clause(head, classify) or classify(0, len(head))
         if ranking[0][0] == "out_of_scope" and not _bare_answer(head, entities):
             entities = []  # "ليش البنك خصم مني مرتين" mentions a bank; it asks nothing of a city guide
+        elif ranking[0][0] in _KIND_SEARCHES and _kind_only_in_names(entities):
+            entities = self.gazetteer.extract(norm, names=False)  # "ابي مطعم مندي": a kind, not a name
         scores = tuple(IntentScore(name, confidence) for name, confidence in ranking[:10])
         return Parse(text, scores[0], scores, tuple(entities), "ar" if lang is None else lang)  # type: ignore[arg-type]

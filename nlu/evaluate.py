@@ -88,16 +88,13 @@ class Report:
         if self.confusions:
             lines += ["", "most confused (gold → predicted):"]
             lines += [f"  {g} → {p}: {n}" for g, p, n in self.confusions[:12]]
-        lines += ["", f"{'entity':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
+        overlap = f"{'f1 overlap':>12}" if self.entities_overlap else ""
+        lines += ["", f"{'entity':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}{overlap}"]
         for name, row in sorted(self.entities.items()):
+            by_overlap = self.entities_overlap.get(name)
             lines.append(
                 f"{name:<22}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{int(row['support']):>9}"
-            )
-        if self.entities_overlap:
-            row = self.entities_overlap.get("all", {})
-            lines.append(
-                f"{'all (overlap)':<22}{row.get('precision', 0):>10.3f}{row.get('recall', 0):>10.3f}"
-                f"{row.get('f1', 0):>10.3f}{int(row.get('support', 0)):>9}"
+                + (f"{by_overlap['f1']:>12.3f}" if by_overlap else "")
             )
         return "\n".join(lines)
 

@@ -12,7 +12,7 @@ Patterns are written in folded form (ة→ه, ى→ي, no hamza, digits Western;
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -52,36 +52,66 @@ _PARTS = (
     r"|in the (?:morning|evening|afternoon)|at night|tonight|bel ?lail|bil ?lail|bel ?leil|el ?sob7|al ?sob7"
     r"|sob7|el ?masa|masa2an)"
 )
+_PRAYERS = r"(?:ال)?(?:جمعه|فجر|ظهر|عصر|مغرب|عشا|عشاء|تراويح)"
+_ARABIZI_PRAYERS = (
+    r"(?:(?:el|al) ?)?(?:jom3a|jum3a|fajr|fajer|dhuhr|thuhr|zuhr|asr|3asr|maghrib|maghreb|magrib|3isha|isha)"
+)
 TIME_PHRASE = re.compile(
     # not inside a word (a conjunction "و"/"ف" before it stays outside), nor after an Arabizi apostrophe
     r"(?:(?<![^\W_]|')|(?<=(?<![^\W_])[وف]))(?:"
     # a clock time needs a cue: "الساعة ٩", "at 9", "9:30", "9 pm", "٩ الليل" (a bare "1" is a number)
-    r"(?:(?:(?:ال)?ساعه |at |around |by |el sa3a |al sa3a |sa3a )"
+    r"(?P<clock>(?:(?:(?:ال)?ساعه |at |around |by |el sa3a |al sa3a |sa3a )"
     r"(?:\d{1,2}(?:[:.]\d{2})?|" + _HOUR_WORDS + r")"
     r"|\d{1,2}[:.]\d{2}|(?:\d{1,2}|" + _HOUR_WORDS + r")(?= ?(?:و(?:نص|ربع) )?" + _PARTS + r"))"
-    r"(?: ?و(?:نص|ربع))?(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?"
-    r"|(?:(?:on|this|next|كل|يوم|هذا|الجاي) )?" + _DAYS + r"(?: " + _PARTS + r")?"
-    r"|(?:في |خلال |during |in |fi |fe |b)?(?:شهر |shahr )?(?:رمضان|ramadan|ramadhan|ramzan)"
-    r"|(?:بعد|قبل|after|before|ba3d|gabl) (?:ال)?(?:فجر|ظهر|عصر|مغرب|عشا|عشاء|صلاه)"
-    r"|al7een|el7een|al7in|el7in|hal7een|hal7in|dal7een|dl7in|alhin|alheen|delwa2ti|7alan|halan"
-    r"|bukra|bokra|bukrah|bokrah|bkra|elyom|elyoum|alyom|alyoum|el yom|al yom"
+    r"(?: ?و(?:نص|ربع))?(?: ?" + _PARTS + r")?(?: " + _DAYS + r")?)"
+    # a day takes the part of the day after it, which stays outside its span ("[بكرة] الصبح")
+    r"|(?P<day>(?:(?:on|this|next|كل|يوم|هذا|الجاي) )?" + _DAYS + r"(?: " + _PARTS + r")?)"
+    r"|(?:(?:في|خلال|during|in|fi|fe|b) )?(?:(?:شهر|shahr) )?(?:رمضان|ramadan|ramadhan|ramzan)"
+    r"|(?:بعد|قبل|after|before) (?:ال)?(?:فجر|ظهر|عصر|مغرب|عشا|عشاء|صلاه|تراويح)"
+    r"|(?:ba3d|ba3ad|gabl|qabl|9abl) "
+    + _ARABIZI_PRAYERS
+    + r"|(?:al|el|hal|dal|dl|l)7(?:ee|ai|ei|i|e)n|alhin|alheen|delwa2ti|7alan|halan"
+    r"|elyom|elyoum|alyom|alyoum|el yom|al yom"
     r"|ellela|allela|el lela|el leila|allaila"
-    r"|(?:في |fi |fe )?(?:وقت|اوقات|وقت) (?:ال)?صلاه|(?:during |at )?prayer times?|during prayers?"
+    # prayer time: "وقت الصلاة", "[صلاة المغرب]", "وقت صلاة الجمعة", "wa9t el9ala"
+    r"|(?:(?:في|fi|fe) )?(?:وقت|اوقات) (?:ال)?صلاه(?: "
+    + _PRAYERS
+    + r")?|صلاه "
+    + _PRAYERS
+    + r"|(?:wa[q89k]t|wagt) (?:(?:el|al) ?)?(?:9ala|9alah|9alat|salah?|salat|9lat)(?: "
+    + _ARABIZI_PRAYERS
+    + r")?"
+    r"|(?:(?:el|al) ?)?(?:9alat|salat|9lat) "
+    + _ARABIZI_PRAYERS
+    + r"|(?:during |at )?prayer times?|during prayers?"
     r"|24 ?ساعه|24/7|24 hours|طول اليوم|all day|(?:بعد )?منتصف الليل|after midnight|late at night|late night"
+    r"|(?:(?<=open )|(?<=opens )|(?<=close )|(?<=closes ))late"
     r"|(?:هذا |هالـ?|الـ?)?(?:اسبوع (?:الجاي|القادم)|الاسبوع (?:الجاي|القادم))|this week|next week"
-    r"|(?:في |ايام )?(?:ال)?عيد|eid"
+    r"|(?:(?:في|ايام) )?(?:ال)?عيد(?: (?:ال)?(?:فطر|اضحي))?"
+    r"|(?:(?:el|al) ?)?3[ie]+d|eid(?: al[ -]?(?:fitr|adha))?"
     r"|الحين|الان|دحين|دحينه|حاليا|هالحين|now|right now|currently|at the moment"
-    r"|(?:بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|اليوم)(?: " + _PARTS + r")?"
+    r"|(?P<relday>(?:بكره|بكرا|باكر|غدا|بعد بكره|tomorrow|tmrw|tmr|today|اليوم|bukrah?|bokrah?|bkra)(?: "
+    + _PARTS
+    + r")?)"
     r"|tonight|الليله|الليلا"
-    r"|this evening|this morning|this afternoon|بعدين"
+    r"|this evening|this morning|this afternoon"
     r"|(?:at )?(?:noon|midnight)|(?:ال)?ظهر|نص الليل|منتصف الليل"
+    # a part of the day on its own: "العيادات [الصبح]", "kam [el sob7]", "[مساءً]"
+    r"|الصبح|الصباح|صباحا|بالصباح|المسا|المساء|مساء|مساءا|بالمسا|بالليل|ليلا|في الليل"
+    r"|(?:el|al) ?sob7|sob7|bel ?lail|bil ?lail|bel ?leil|el ?masa|masa2an"
     r")(?![^\W_])",
     re.IGNORECASE,
 )
 """A time phrase in normalised text. Its text is part of the gazetteer's digest (models are named by it)."""
 
-# A preposition before a time is not the time: "في [رمضان]", "on [Friday]", "at [9pm]" (like a clitic).
-_PREPOSITION = re.compile(r"(?:في|خلال|during|in|on|at|fi|fe|around|by) (?=\S)", re.IGNORECASE)
+# A preposition before a time is not the time: "في [رمضان]", "on [Friday]", "at [9pm]", "خلال شهر [رمضان]",
+# "أثناء [صلاة المغرب]" (like a clitic).
+_PREPOSITION = re.compile(
+    r"(?:(?:في|خلال|اثناء|during|in|on|at|fi|fe|around|by|شهر|shahr) )+(?=\S)", re.IGNORECASE
+)
+_TRAILING_PART = re.compile(r" " + _PARTS + r"$", re.IGNORECASE)
+_NOT_NOW = re.compile(r"(?:for|till|until|by|just|up to) $", re.IGNORECASE)
+""""for now", "until now", "just now": no time to look a place up for."""
 
 # "now" after a conjunction ("ودحين", "والحين", "فالحين") is a discourse marker, not a time.
 _DISCOURSE_NOW = re.compile(r"الحين|دحين|دحينه|الان|هالحين|حاليا")
@@ -132,7 +162,7 @@ _WEEKDAYS = [
 """Monday first, as :meth:`datetime.date.weekday` counts."""
 _NOW = re.compile(
     _WORD_START + r"(?:الحين|الان|دحين|دحينه|حاليا|هالحين|now|currently|right now|(?:at )?the moment"
-    r"|al7een|el7een|al7in|el7in|hal7een|hal7in|dal7een|dl7in|alhin|alheen|delwa2ti|7alan|halan)" + _WORD_END
+    r"|(?:al|el|hal|dal|dl|l)7(?:ee|ai|ei|i|e)n|alhin|alheen|delwa2ti|7alan|halan)" + _WORD_END
 )
 _CONJUNCTION = _WORD_START + r"[وف]?"  # "وبكرة" read from a Rasa server keeps its "و"
 _AFTER_TOMORROW = re.compile(_CONJUNCTION + r"(?:بعد بكره|بعد بكرا|day after tomorrow)" + _WORD_END)
@@ -214,24 +244,37 @@ class TimePhrase:
     start: int
     """Where the phrase starts, after a preposition before it ("في [رمضان]")."""
     end: int
+    """Where it ends; a part of the day after a day stays outside ("[بكرة] الصبح") but is read."""
     cover: int
-    """Where its words start, that preposition included: no other entity is read from there to ``end``."""
+    """Where its words start, that preposition included."""
+    cover_end: int
+    """Where its words end, that part of the day included: no other entity is read in ``cover:cover_end``."""
     meaning: TimeMeaning
 
 
-def find(text: str) -> list[TimePhrase]:
+def find(text: str, skip: Sequence[tuple[int, int]] = ()) -> list[TimePhrase]:
     """The time phrases of normalised ``text`` (``nlu.normalize.fold``), in text order, each read.
 
     A preposition before a time stays outside it ("on [Friday]"); "now" joined to a conjunction
-    ("والحين وش اسوي") moves the talk on and is no time.
+    ("والحين وش اسوي") moves the talk on and is no time, nor is "for now" or "until now", nor anything
+    starting inside ``skip`` (the set phrases: "bye for now").
     """
     found: list[TimePhrase] = []
     for match in TIME_PHRASE.finditer(text):
-        if match.start() and text[match.start() - 1] in "وف" and _DISCOURSE_NOW.fullmatch(match.group()):
+        said = match.group()
+        if match.start() and text[match.start() - 1] in "وف" and _DISCOURSE_NOW.fullmatch(said):
             continue
-        lead = _PREPOSITION.match(match.group())
+        if any(s <= match.start() < e for s, e in skip):
+            continue
+        if said.lower() == "now" and _NOT_NOW.search(text[: match.start()]):
+            continue
+        lead = _PREPOSITION.match(said)
         start = match.start() + (lead.end() if lead else 0)
-        found.append(TimePhrase(start, match.end(), match.start(), _read(text[start : match.end()])))
+        day = match.group("day") or match.group("relday")
+        trail = _TRAILING_PART.search(day) if day else None
+        end = match.start() + trail.start() if trail else match.end()
+        meaning = _read(text[start : match.end()])
+        found.append(TimePhrase(start, end, match.start(), match.end(), meaning))
     return found
 
 

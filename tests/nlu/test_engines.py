@@ -294,3 +294,21 @@ async def test_rasa_backend_async_down_or_garbled_is_a_clear_error(rasa_url: str
         await RasaHttpParser(rasa_url).aparse("broken")
     with pytest.raises(NluUnavailableError, match="not answering"):
         await RasaHttpParser("http://127.0.0.1:9", timeout_s=0.5).aparse("hello")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "entities"),
+    [
+        # a search whose kind word went into an unknown "name" keeps the kind: "ضخمة" names nothing
+        ("ابغى صيدلية ضخمة في الروضة", "find_place", [("category", "pharmacy"), ("district", "ar-rawdah")]),
+        ("اقرب صيدلية ضخمة", "nearest_place", [("category", "pharmacy")]),
+        # a place Dalil does not hold is still a place, named as said
+        ("وين مستشفى بخش؟", "directions", [("place", "مستشفى بخش")]),
+    ],
+)
+def test_a_search_keeps_its_kind_and_a_named_place_its_name(
+    parser: EmbeddedParser, text: str, intent: str, entities: list[tuple[str, str]]
+) -> None:
+    result = parser.parse(text)
+    assert result.intent.name == intent
+    assert [(e.entity, e.value) for e in result.entities] == entities

@@ -43,3 +43,22 @@ def test_blind_report_has_varieties_oos_recall_and_span_entity_scores() -> None:
     assert report.entities["all"] == {"precision": 0.3333, "recall": 0.5, "f1": 0.4, "support": 2}
     assert report.entities_overlap["all"]["recall"] == 1.0
     assert report.entities_overlap["all"]["precision"] == round(2 / 3, 4)
+
+
+def test_blind_report_prints_each_entity_type_by_span_and_by_overlap() -> None:
+    examples = [_gold("وين [رد سي مول](place) [الحين](time)", "directions", "gulf")]
+    answers = {
+        "وين رد سي مول الحين": Parse(
+            "",
+            IntentScore("directions", 0.9),
+            (),
+            (Entity("place", "red-sea-mall", 4, 13, "رد سي مول"), Entity("time", "سي مول الحين", 7, 19, "")),
+        )
+    }
+    report = evaluate(lambda text: answers[text], examples, entity_match="span")
+    assert report.entities["time"]["f1"] == 0.0
+    assert report.entities_overlap["time"]["f1"] == 1.0
+    rows = {line.split()[0]: line.split() for line in report.format().splitlines() if line.strip()}
+    assert rows["entity"][-2:] == ["f1", "overlap"]
+    assert rows["place"][1:] == ["1.000", "1.000", "1.000", "1", "1.000"]
+    assert rows["time"][1:] == ["0.000", "0.000", "0.000", "1", "1.000"]
