@@ -125,13 +125,14 @@ class Engine:
                     # hold up every other conversation. The embedded model's parse is CPU work well under
                     # a millisecond, less than the thread hop costs (docs/benchmarks.md).
                     replies, intent = await asyncio.to_thread(
-                        self._answer_and_write, incoming, state, key, still_open
+                        self._answer, incoming, state, key, still_open, writes
                     )
                 else:
                     replies, intent = self._answer(incoming, state, key, still_open, writes)
             except NluUnavailableError:
                 replies, intent = self._nlu_down(incoming, state, key), "nlu_unavailable"
-            if writes:  # reports, hand-offs, feedback, unanswered questions: the database may be slow
+            if writes:  # reports, hand-offs, feedback, unanswered questions (also those queued before an
+                # NLU failure, e.g. a timed-out hand-off's release): the database may be slow
                 await asyncio.to_thread(_run, writes)
             state.turns += 1
             await self.states.put(key, state)
@@ -164,15 +165,6 @@ class Engine:
         if not state.handoff or not state.handoff_ref:
             return False
         return await asyncio.to_thread(self.services.records.handoff_open, state.handoff_ref)
-
-    def _answer_and_write(
-        self, incoming: Incoming, state: UserState, key: str, still_open: bool
-    ) -> tuple[list[Reply], str]:
-        """:meth:`_answer` and then its writes, all in the calling (worker) thread."""
-        writes: list[Callable[[], object]] = []
-        answer = self._answer(incoming, state, key, still_open, writes)
-        _run(writes)
-        return answer
 
     def _answer(
         self,
